@@ -1,0 +1,234 @@
+//! `create`, `start` and `run`: starting a container's sentry and letting its
+//! init go.
+
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use std::fs;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+use crate::control::{self, Reply, Request};
+use crate::proc::ProcId;
+use crate::state::{self, ContainerState, Status};
+use crate::{bundle, CreateOpts, Error, Result, Runtime};
+
+/// Removes a half-made state directory unless disarmed.
+struct DirGuard(Option<PathBuf>);
+
+impl Drop for DirGuard {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.take() {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+}
+
+pub(crate) fn create(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<ContainerState> {
+    create_child(rt, id, opts).map(|(st, _child)| st)
+}
+
+/// Create the container; the returned child is the sentry (for `run` to wait on).
+fn create_child(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<(ContainerState, Child)> {
+    let dir = rt.container_dir(id)?;
+    let bundle = bundle::load(&opts.bundle)?;
+    let process = bundle.spec.process().as_ref();
+    let terminal = process.and_then(|p| p.terminal()).unwrap_or(false);
+    let console = match (terminal, &opts.console_socket) {
+        (true, Some(path)) => Some(connect_console(path)?),
+        (true, None) => {
+            return Err(Error::Other(
+                "process.terminal is set: --console-socket is required".into(),
+            ))
+        }
+        (false, _) => None,
+    };
+    fs::create_dir_all(&rt.root)
+        .map_err(|e| Error::io(format!("creating {}", rt.root.display()), e))?;
+    match fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::Exists(id.to_string()))
+        }
+        Err(e) => return Err(Error::io(format!("creating {}", dir.display()), e)),
+    }
+    let mut guard = DirGuard(Some(dir.clone()));
+
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| Error::errno("sentry sync socket", e))?;
+    let mut child = spawn_sentry(rt, id, &bundle.dir, &dir, opts, &theirs, console.as_ref())?;
+    drop(theirs);
+    drop(console);
+
+    let init_pid = match control::recv::<Reply>(ours.as_raw_fd()) {
+        Ok(Some((Reply::Created { init_pid }, _))) => init_pid,
+        Ok(Some((Reply::Error { message }, _))) => {
+            let _ = child.wait();
+            return Err(Error::Sentry(message));
+        }
+        other => {
+            let status = child.wait();
+            let why = match other {
+                Err(e) => e.to_string(),
+                _ => format!("{status:?}"),
+            };
+            return Err(Error::Sentry(format!(
+                "sentry exited before the container was created: {why}"
+            )));
+        }
+    };
+    let st = ContainerState {
+        id: id.to_string(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        sentry: ProcId::of(child.id() as i32)?,
+        init: ProcId::of(init_pid)?,
+        created: humantime::format_rfc3339_nanos(std::time::SystemTime::now()).to_string(),
+        started: false,
+        annotations: bundle.spec.annotations().clone().unwrap_or_default(),
+        owner: "root".into(),
+        status: Status::Created,
+    };
+    let saved = st.save(&dir).and_then(|()| match &opts.pid_file {
+        Some(p) => state::write_atomic(p, st.sentry.pid.to_string().as_bytes()),
+        None => Ok(()),
+    });
+    if let Err(e) = saved {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
+    guard.0 = None;
+    Ok((st, child))
+}
+
+fn connect_console(path: &Path) -> Result<OwnedFd> {
+    let s = UnixStream::connect(path)
+        .map_err(|e| Error::io(format!("connecting to console socket {}", path.display()), e))?;
+    Ok(OwnedFd::from(s))
+}
+
+/// Start `moat-sentry create ...` with stdio inherited, the preserved
+/// descriptors at 3.., then the sync socket and the console socket.
+fn spawn_sentry(
+    rt: &Runtime,
+    id: &str,
+    bundle: &Path,
+    dir: &Path,
+    opts: &CreateOpts,
+    sync: &OwnedFd,
+    console: Option<&OwnedFd>,
+) -> Result<Child> {
+    let base = 3 + opts.preserve_fds as RawFd;
+    let mut cmd = Command::new(Runtime::sentry_binary()?);
+    cmd.arg("create")
+        .arg("--id")
+        .arg(id)
+        .arg("--bundle")
+        .arg(bundle)
+        .arg("--state-dir")
+        .arg(dir)
+        .arg("--sync-fd")
+        .arg(base.to_string())
+        .arg("--preserve-fds")
+        .arg(opts.preserve_fds.to_string());
+    if console.is_some() {
+        cmd.arg("--console-fd").arg((base + 1).to_string());
+    }
+    rt.sentry_log_args(&mut cmd);
+    let mut moves = vec![(sync.as_raw_fd(), base)];
+    if let Some(c) = console {
+        moves.push((c.as_raw_fd(), base + 1));
+    }
+    // SAFETY: the closure runs between fork and exec and only makes
+    // async-signal-safe system calls (fcntl, dup2, setsid) on descriptors
+    // this process owns; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            place_fds(&moves)?;
+            libc::setsid();
+            Ok(())
+        });
+    }
+    cmd.spawn()
+        .map_err(|e| Error::io("starting moat-sentry", e))
+}
+
+/// Move each `(from, to)` descriptor to number `to`, without clobbering a
+/// source that sits on another target number. Runs after fork: no allocation.
+fn place_fds(moves: &[(RawFd, RawFd)]) -> std::io::Result<()> {
+    let mut staged: [RawFd; 2] = [-1; 2];
+    for (i, &(from, _)) in moves.iter().enumerate().take(2) {
+        // SAFETY: plain fcntl on an fd we own; the copy is close-on-exec.
+        let fd = unsafe { libc::fcntl(from, libc::F_DUPFD_CLOEXEC, 1000) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        staged[i] = fd;
+    }
+    for (i, &(_, to)) in moves.iter().enumerate().take(2) {
+        // SAFETY: dup2 onto a number we chose; the new descriptor is inheritable.
+        if unsafe { libc::dup2(staged[i], to) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn start(rt: &Runtime, id: &str) -> Result<()> {
+    let mut st = rt.state(id)?;
+    if st.status != Status::Created {
+        return Err(Error::WrongState {
+            id: id.to_string(),
+            status: st.status.to_string(),
+            wanted: "only a created container can be started",
+        });
+    }
+    let sock = control::connect_dir(&rt.container_dir(id)?)?;
+    control::call(sock.as_raw_fd(), &Request::Start, &[])?;
+    state::mark_started(rt, &mut st)
+}
+
+pub(crate) fn run(rt: &Runtime, id: &str, opts: &CreateOpts, detach: bool) -> Result<i32> {
+    let (st, mut child) = create_child(rt, id, opts)?;
+    if !detach {
+        crate::signal::forward_to(st.init)?;
+    }
+    if let Err(e) = start(rt, id) {
+        let _ = rt.delete(id, true);
+        return Err(e);
+    }
+    if detach {
+        return Ok(0);
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Error::io("waiting for the sentry", e))?;
+    let code = status
+        .code()
+        .or_else(|| std::os::unix::process::ExitStatusExt::signal(&status).map(|s| 128 + s))
+        .unwrap_or(255);
+    rt.delete(id, true)?;
+    Ok(code)
+}
+
+impl Runtime {
+    /// The logging flags the sentry inherits from the front end.
+    fn sentry_log_args(&self, cmd: &mut Command) {
+        if let Some(log) = &self.log {
+            cmd.arg("--log").arg(log);
+        }
+        if self.log_json {
+            cmd.arg("--log-format").arg("json");
+        }
+        if self.debug {
+            cmd.arg("--debug");
+        }
+    }
+}

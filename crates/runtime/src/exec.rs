@@ -1,0 +1,161 @@
+//! `exec`: a new process in a running container, started by its sentry.
+//!
+//! The front end that asks stays behind as the process's stand-in: it
+//! forwards signals to it and exits with its exit code, so callers that
+//! track pids (containerd's runc shim reaps the pid it is given) see the
+//! exec'd process's life through it. With `detach`, a forked waiter plays
+//! that part and its pid goes to `--pid-file`. If the stand-in dies, the
+//! sentry kills the process.
+
+use nix::unistd::{fork, pipe, ForkResult};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use crate::control::{self, Reply, Request};
+use crate::proc::ProcId;
+use crate::state::{self, Status};
+use crate::{Error, Result, Runtime};
+
+/// Options of `exec`.
+#[derive(Debug, Clone)]
+pub struct ExecOpts {
+    pub process: oci_spec::runtime::Process,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub preserve_fds: u32,
+}
+
+pub(crate) fn exec(rt: &Runtime, id: &str, opts: &ExecOpts) -> Result<i32> {
+    let st = rt.state(id)?;
+    if st.status == Status::Stopped {
+        return Err(Error::WrongState {
+            id: id.to_string(),
+            status: st.status.to_string(),
+            wanted: "cannot exec in it",
+        });
+    }
+    let dir = rt.container_dir(id)?;
+    let console = match (opts.process.terminal().unwrap_or(false), &opts.console_socket) {
+        (true, Some(p)) => Some(OwnedFd::from(UnixStream::connect(p).map_err(|e| {
+            Error::io(format!("connecting to console socket {}", p.display()), e)
+        })?)),
+        (true, None) => {
+            return Err(Error::Other(
+                "process.terminal is set: --console-socket is required".into(),
+            ))
+        }
+        (false, _) => None,
+    };
+    if !opts.detach {
+        return run_exec(&dir, opts, console, None);
+    }
+    let (r, w) = pipe().map_err(|e| Error::errno("exec pipe", e))?;
+    // SAFETY: the CLI is single-threaded here, so the child may run any code.
+    match unsafe { fork() }.map_err(|e| Error::errno("fork", e))? {
+        ForkResult::Child => {
+            drop(r);
+            let code = match run_exec(&dir, opts, console, Some(w)) {
+                Ok(code) => code,
+                Err(_) => 255,
+            };
+            std::process::exit(code)
+        }
+        ForkResult::Parent { child } => {
+            drop(w);
+            drop(console);
+            let mut answer = String::new();
+            let _ = std::fs::File::from(r).read_to_string(&mut answer);
+            match answer.strip_prefix("ok") {
+                Some(_) => {
+                    if let Some(p) = &opts.pid_file {
+                        state::write_atomic(p, child.as_raw().to_string().as_bytes())?;
+                    }
+                    Ok(0)
+                }
+                None => {
+                    let _ = nix::sys::wait::waitpid(child, None);
+                    let msg = answer.strip_prefix("error: ").unwrap_or(&answer);
+                    Err(Error::Sentry(if msg.is_empty() {
+                        "exec failed".into()
+                    } else {
+                        msg.to_string()
+                    }))
+                }
+            }
+        }
+    }
+}
+
+/// Ask the sentry to start the process, then wait for its end. `report`
+/// (detached mode) receives "ok" or "error: ..." once the start is known.
+fn run_exec(
+    dir: &Path,
+    opts: &ExecOpts,
+    console: Option<OwnedFd>,
+    report: Option<OwnedFd>,
+) -> Result<i32> {
+    let started = start_remote(dir, opts, console.as_ref());
+    drop(console);
+    let (sock, pid) = match (started, report) {
+        (Ok(v), None) => v,
+        (Err(e), None) => return Err(e),
+        (Ok(v), Some(w)) => {
+            let _ = std::fs::File::from(w).write_all(b"ok");
+            release_stdio(opts.preserve_fds);
+            v
+        }
+        (Err(e), Some(w)) => {
+            let _ = std::fs::File::from(w).write_all(format!("error: {e}").as_bytes());
+            return Err(e);
+        }
+    };
+    crate::signal::forward_to(ProcId::of(pid)?)?;
+    loop {
+        match control::recv::<Reply>(sock.as_raw_fd())? {
+            Some((Reply::Exited { code }, _)) => return Ok(code),
+            Some(_) => continue,
+            None => return Err(Error::Sentry("the sentry went away".into())),
+        }
+    }
+}
+
+fn start_remote(
+    dir: &Path,
+    opts: &ExecOpts,
+    console: Option<&OwnedFd>,
+) -> Result<(OwnedFd, i32)> {
+    let sock = control::connect_dir(dir)?;
+    let mut fds: Vec<RawFd> = vec![0, 1, 2];
+    fds.extend(console.map(|c| c.as_raw_fd()));
+    fds.extend((0..opts.preserve_fds as RawFd).map(|i| 3 + i));
+    let req = Request::Exec {
+        process: Box::new(opts.process.clone()),
+        console: console.is_some(),
+        preserve_fds: opts.preserve_fds,
+    };
+    match control::call(sock.as_raw_fd(), &req, &fds)? {
+        Reply::Started { pid } => Ok((sock, pid)),
+        other => Err(Error::Sentry(format!("unexpected reply {other:?}"))),
+    }
+}
+
+/// A detached waiter must not hold the caller's stdio (the caller waits for
+/// EOF on it): point 0-2 at /dev/null and close the preserved descriptors.
+fn release_stdio(preserve_fds: u32) {
+    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        let null = null.into_raw_fd();
+        for fd in 0..3 {
+            // SAFETY: dup2 onto the standard descriptors, which we own.
+            unsafe { libc::dup2(null, fd) };
+        }
+        // SAFETY: `null` came from into_raw_fd above and is closed once.
+        unsafe { libc::close(null) };
+    }
+    for i in 0..preserve_fds as RawFd {
+        // SAFETY: closing inherited descriptors nothing else in this process uses.
+        unsafe { libc::close(3 + i) };
+    }
+}

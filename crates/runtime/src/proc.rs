@@ -1,0 +1,142 @@
+//! Host processes of a container, identified safely across pid reuse.
+
+use nix::sys::signal::{kill as send_signal, Signal};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::time::{Duration, Instant};
+
+use crate::state::{ContainerState, Status};
+use crate::{Error, Result, Runtime};
+
+/// A pid plus its start time (clock ticks after boot, `/proc/<pid>/stat`
+/// field 22): a recycled pid has another start time and is not mistaken for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcId {
+    pub pid: i32,
+    pub start: u64,
+}
+
+/// The fields of `/proc/<pid>/stat` moat needs.
+struct Stat {
+    state: char,
+    ppid: i32,
+    start: u64,
+}
+
+fn read_stat(pid: i32) -> Option<Stat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and parentheses: fields start after the last ')'.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(Stat {
+        state: fields.first()?.chars().next()?,
+        ppid: fields.get(1)?.parse().ok()?,
+        start: fields.get(19)?.parse().ok()?,
+    })
+}
+
+impl ProcId {
+    /// Identify a live process now.
+    pub fn of(pid: i32) -> Result<ProcId> {
+        let st = read_stat(pid)
+            .ok_or_else(|| Error::Other(format!("process {pid} vanished")))?;
+        Ok(ProcId {
+            pid,
+            start: st.start,
+        })
+    }
+
+    /// Alive and not a zombie, and still the same process.
+    pub fn is_alive(&self) -> bool {
+        self.pid > 0
+            && matches!(read_stat(self.pid), Some(s) if s.start == self.start && s.state != 'Z' && s.state != 'X')
+    }
+
+    pub fn signal(&self, sig: Signal) -> Result<()> {
+        if !self.is_alive() {
+            return Err(Error::Other(format!("process {} is not running", self.pid)));
+        }
+        send_signal(Pid::from_raw(self.pid), sig)
+            .map_err(|e| Error::errno(format!("signalling process {}", self.pid), e))
+    }
+
+    /// Poll until the process is gone (or a zombie), up to `limit`.
+    pub fn wait_gone(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while self.is_alive() {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+}
+
+/// Host pids of every descendant of `root` (not `root` itself).
+pub fn descendants(root: i32) -> Vec<i32> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if let Some(st) = read_stat(pid) {
+            if st.state != 'Z' {
+                children.entry(st.ppid).or_default().push(pid);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut todo = vec![root];
+    while let Some(p) = todo.pop() {
+        for &c in children.get(&p).into_iter().flatten() {
+            if seen.insert(c) {
+                out.push(c);
+                todo.push(c);
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+pub(crate) fn pids(rt: &Runtime, id: &str) -> Result<Vec<i32>> {
+    let st = rt.state(id)?;
+    if st.status == Status::Stopped {
+        return Ok(Vec::new());
+    }
+    Ok(descendants(st.sentry.pid))
+}
+
+pub(crate) fn kill(rt: &Runtime, id: &str, sig: Signal, all: bool) -> Result<()> {
+    let st = rt.state(id)?;
+    if st.status == Status::Stopped {
+        return Err(Error::WrongState {
+            id: id.to_string(),
+            status: st.status.to_string(),
+            wanted: "cannot signal it",
+        });
+    }
+    if all {
+        kill_all(&st, sig);
+        Ok(())
+    } else {
+        st.init.signal(sig)
+    }
+}
+
+/// Signal every workload process; with SIGKILL also the sentry itself.
+pub(crate) fn kill_all(st: &ContainerState, sig: Signal) {
+    if !st.sentry.is_alive() {
+        return;
+    }
+    for pid in descendants(st.sentry.pid) {
+        let _ = send_signal(Pid::from_raw(pid), sig);
+    }
+    if sig == Signal::SIGKILL {
+        let _ = st.sentry.signal(sig);
+    }
+}

@@ -1,0 +1,199 @@
+//! The state directory of a container: `<root>/<id>/state.json` and the
+//! sentry's control socket. `state.json` records what `create` learned; the
+//! status is derived from the sentry process each time it is asked.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::proc::{self, ProcId};
+use crate::{Error, Result, Runtime};
+
+pub const STATE_FILE: &str = "state.json";
+pub const CONTROL_SOCKET: &str = "sentry.sock";
+
+/// OCI status of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Running,
+    Stopped,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+        })
+    }
+}
+
+/// What `state.json` holds, plus the derived status.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    /// The sentry: the container's pid as the front ends report it.
+    pub sentry: ProcId,
+    /// The workload's init process (host pid).
+    pub init: ProcId,
+    /// RFC 3339 creation time.
+    pub created: String,
+    pub started: bool,
+    #[serde(default)]
+    pub annotations: HashMap<String, String>,
+    pub owner: String,
+    #[serde(skip, default = "stopped")]
+    pub status: Status,
+}
+
+fn stopped() -> Status {
+    Status::Stopped
+}
+
+impl ContainerState {
+    /// Refresh `status` from the live processes.
+    fn derive_status(&mut self) {
+        self.status = if !self.sentry.is_alive() || !self.init.is_alive() {
+            Status::Stopped
+        } else if self.started {
+            Status::Running
+        } else {
+            Status::Created
+        };
+    }
+
+    /// The OCI runtime-spec state document (`moat state`), with runc's extra fields.
+    pub fn to_oci(&self) -> serde_json::Value {
+        let pid = if self.status == Status::Stopped {
+            0
+        } else {
+            self.sentry.pid
+        };
+        serde_json::json!({
+            "ociVersion": oci_spec::runtime::VERSION,
+            "id": self.id,
+            "pid": pid,
+            "status": self.status.to_string(),
+            "bundle": self.bundle,
+            "rootfs": self.rootfs,
+            "created": self.created,
+            "owner": self.owner,
+            "annotations": self.annotations,
+        })
+    }
+
+    pub(crate) fn save(&self, dir: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::Other(format!("encoding state: {e}")))?;
+        write_atomic(&dir.join(STATE_FILE), &json)
+    }
+}
+
+/// Write a file so that readers see the old or the new content, never a part.
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let ctx = || format!("writing {}", path.display());
+    let mut f = fs::File::create(&tmp).map_err(|e| Error::io(ctx(), e))?;
+    f.write_all(data).map_err(|e| Error::io(ctx(), e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io(ctx(), e))
+}
+
+/// Container ids become directory names: keep them to a safe alphabet.
+pub fn validate_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 1024
+        && id != "."
+        && id != ".."
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidId(id.to_string()))
+    }
+}
+
+pub(crate) fn load(rt: &Runtime, id: &str) -> Result<ContainerState> {
+    let dir = rt.container_dir(id)?;
+    load_dir(&dir, id)
+}
+
+fn load_dir(dir: &Path, id: &str) -> Result<ContainerState> {
+    let data = match fs::read(dir.join(STATE_FILE)) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NotFound(id.to_string()))
+        }
+        Err(e) => return Err(Error::io(format!("reading state of {id}"), e)),
+    };
+    let mut st: ContainerState = serde_json::from_slice(&data)
+        .map_err(|e| Error::Other(format!("state of {id} is corrupt: {e}")))?;
+    st.derive_status();
+    Ok(st)
+}
+
+pub(crate) fn list(rt: &Runtime) -> Result<Vec<ContainerState>> {
+    let entries = match fs::read_dir(&rt.root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(format!("listing {}", rt.root.display()), e)),
+    };
+    let mut out: Vec<ContainerState> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            load_dir(&e.path(), &name).ok()
+        })
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+pub(crate) fn mark_started(rt: &Runtime, st: &mut ContainerState) -> Result<()> {
+    st.started = true;
+    st.save(&rt.container_dir(&st.id)?)
+}
+
+/// Remove a container: kill what is left of it and its state directory.
+pub(crate) fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
+    let dir = rt.container_dir(id)?;
+    let st = match load_dir(&dir, id) {
+        Ok(st) => Some(st),
+        // A directory without state is a create that died half-way: remove it.
+        Err(Error::NotFound(_)) if dir.exists() => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(st) = &st {
+        if st.status == Status::Running && !force {
+            return Err(Error::WrongState {
+                id: id.to_string(),
+                status: st.status.to_string(),
+                wanted: "stop it first or use --force",
+            });
+        }
+        proc::kill_all(st, nix::sys::signal::Signal::SIGKILL);
+        st.sentry.wait_gone(std::time::Duration::from_secs(10));
+    }
+    fs::remove_dir_all(&dir).map_err(|e| Error::io(format!("removing {}", dir.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(validate_id("abc-DEF_1.2").is_ok());
+        for bad in ["", ".", "..", "a/b", "../x", "a b", "a\0b"] {
+            assert!(validate_id(bad).is_err(), "{bad:?}");
+        }
+    }
+}

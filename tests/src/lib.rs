@@ -1,0 +1,1 @@
+//! Test support: see tests/tests/*.rs
