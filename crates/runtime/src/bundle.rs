@@ -16,8 +16,8 @@ pub struct Bundle {
 
 /// Read and check `<dir>/config.json`. Every failure is one line naming the file.
 pub fn load(dir: &Path) -> Result<Bundle> {
-    let dir = std::path::absolute(dir)
-        .map_err(|e| Error::io(format!("bundle {}", dir.display()), e))?;
+    let dir =
+        std::path::absolute(dir).map_err(|e| Error::io(format!("bundle {}", dir.display()), e))?;
     let path = dir.join("config.json");
     let cfg_err = |msg: String| Error::Config {
         path: path.display().to_string(),
@@ -32,7 +32,12 @@ pub fn load(dir: &Path) -> Result<Bundle> {
     let rootfs = dir.join(root.path());
     match std::fs::metadata(&rootfs) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(cfg_err(format!("root.path {} is not a directory", rootfs.display()))),
+        Ok(_) => {
+            return Err(cfg_err(format!(
+                "root.path {} is not a directory",
+                rootfs.display()
+            )))
+        }
         Err(e) => return Err(cfg_err(format!("root.path {}: {e}", rootfs.display()))),
     }
     let process = spec

@@ -7,7 +7,7 @@
 
 use nix::cmsg_space;
 use nix::sys::socket::{
-    recvmsg, sendmsg, socket, connect, AddressFamily, ControlMessage, ControlMessageOwned,
+    connect, recvmsg, sendmsg, socket, AddressFamily, ControlMessage, ControlMessageOwned,
     MsgFlags, SockFlag, SockType, UnixAddr,
 };
 use serde::{Deserialize, Serialize};
@@ -41,12 +41,20 @@ pub enum Request {
 pub enum Reply {
     Ok,
     /// The sandbox is ready; the init (host pid) waits for `Start`.
-    Created { init_pid: i32 },
+    Created {
+        init_pid: i32,
+    },
     /// An exec'd process started (host pid).
-    Started { pid: i32 },
+    Started {
+        pid: i32,
+    },
     /// An exec'd process ended with this shell-style exit code.
-    Exited { code: i32 },
-    Error { message: String },
+    Exited {
+        code: i32,
+    },
+    Error {
+        message: String,
+    },
 }
 
 /// Send one message with descriptors.
@@ -81,14 +89,22 @@ pub fn recv<T: for<'de> Deserialize<'de>>(sock: RawFd) -> Result<Option<(T, Vec<
             }
         };
         let mut fds = Vec::new();
-        for c in msg.cmsgs().map_err(|e| Error::errno("control message", e))? {
+        for c in msg
+            .cmsgs()
+            .map_err(|e| Error::errno("control message", e))?
+        {
             if let ControlMessageOwned::ScmRights(raw) = c {
                 // SAFETY: the kernel just installed these descriptors in our
                 // table for us; nothing else owns them.
-                fds.extend(raw.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
+                fds.extend(
+                    raw.into_iter()
+                        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+                );
             }
         }
-        let truncated = msg.flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+        let truncated = msg
+            .flags
+            .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
         (msg.bytes, fds, truncated)
     };
     if len == 0 && fds.is_empty() {
@@ -105,8 +121,8 @@ pub fn recv<T: for<'de> Deserialize<'de>>(sock: RawFd) -> Result<Option<(T, Vec<
 /// Connect to a sentry's control socket in `dir`. The path goes through
 /// `/proc/self/fd` so that long state roots fit in `sun_path`.
 pub fn connect_dir(dir: &Path) -> Result<OwnedFd> {
-    let dirfd = std::fs::File::open(dir)
-        .map_err(|e| Error::io(format!("opening {}", dir.display()), e))?;
+    let dirfd =
+        std::fs::File::open(dir).map_err(|e| Error::io(format!("opening {}", dir.display()), e))?;
     let path = format!(
         "/proc/self/fd/{}/{}",
         dirfd.as_raw_fd(),

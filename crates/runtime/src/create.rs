@@ -109,8 +109,12 @@ fn create_child(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<(ContainerS
 }
 
 fn connect_console(path: &Path) -> Result<OwnedFd> {
-    let s = UnixStream::connect(path)
-        .map_err(|e| Error::io(format!("connecting to console socket {}", path.display()), e))?;
+    let s = UnixStream::connect(path).map_err(|e| {
+        Error::io(
+            format!("connecting to console socket {}", path.display()),
+            e,
+        )
+    })?;
     Ok(OwnedFd::from(s))
 }
 

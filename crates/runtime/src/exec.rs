@@ -38,7 +38,10 @@ pub(crate) fn exec(rt: &Runtime, id: &str, opts: &ExecOpts) -> Result<i32> {
         });
     }
     let dir = rt.container_dir(id)?;
-    let console = match (opts.process.terminal().unwrap_or(false), &opts.console_socket) {
+    let console = match (
+        opts.process.terminal().unwrap_or(false),
+        &opts.console_socket,
+    ) {
         (true, Some(p)) => Some(OwnedFd::from(UnixStream::connect(p).map_err(|e| {
             Error::io(format!("connecting to console socket {}", p.display()), e)
         })?)),
@@ -57,10 +60,7 @@ pub(crate) fn exec(rt: &Runtime, id: &str, opts: &ExecOpts) -> Result<i32> {
     match unsafe { fork() }.map_err(|e| Error::errno("fork", e))? {
         ForkResult::Child => {
             drop(r);
-            let code = match run_exec(&dir, opts, console, Some(w)) {
-                Ok(code) => code,
-                Err(_) => 255,
-            };
+            let code = run_exec(&dir, opts, console, Some(w)).unwrap_or(255);
             std::process::exit(code)
         }
         ForkResult::Parent { child } => {
@@ -122,11 +122,7 @@ fn run_exec(
     }
 }
 
-fn start_remote(
-    dir: &Path,
-    opts: &ExecOpts,
-    console: Option<&OwnedFd>,
-) -> Result<(OwnedFd, i32)> {
+fn start_remote(dir: &Path, opts: &ExecOpts, console: Option<&OwnedFd>) -> Result<(OwnedFd, i32)> {
     let sock = control::connect_dir(dir)?;
     let mut fds: Vec<RawFd> = vec![0, 1, 2];
     fds.extend(console.map(|c| c.as_raw_fd()));
@@ -145,7 +141,11 @@ fn start_remote(
 /// A detached waiter must not hold the caller's stdio (the caller waits for
 /// EOF on it): point 0-2 at /dev/null and close the preserved descriptors.
 fn release_stdio(preserve_fds: u32) {
-    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
         let null = null.into_raw_fd();
         for fd in 0..3 {
             // SAFETY: dup2 onto the standard descriptors, which we own.

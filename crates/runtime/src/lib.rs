@@ -5,15 +5,15 @@
 //! container is a state directory `<root>/<id>/` holding `state.json` and the
 //! sentry's control socket; the sentry process is the container's reported pid.
 
-pub mod control;
-pub mod logging;
 pub mod bundle;
+pub mod control;
 mod create;
 mod error;
 mod exec;
-mod proc;
+pub mod logging;
+pub mod proc;
 pub mod signal;
-mod state;
+pub mod state;
 
 use std::path::{Path, PathBuf};
 

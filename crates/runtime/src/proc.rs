@@ -40,8 +40,7 @@ fn read_stat(pid: i32) -> Option<Stat> {
 impl ProcId {
     /// Identify a live process now.
     pub fn of(pid: i32) -> Result<ProcId> {
-        let st = read_stat(pid)
-            .ok_or_else(|| Error::Other(format!("process {pid} vanished")))?;
+        let st = read_stat(pid).ok_or_else(|| Error::Other(format!("process {pid} vanished")))?;
         Ok(ProcId {
             pid,
             start: st.start,
@@ -79,7 +78,11 @@ impl ProcId {
 pub fn descendants(root: i32) -> Vec<i32> {
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
             continue;
         };
         if let Some(st) = read_stat(pid) {
