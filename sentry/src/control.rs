@@ -1,0 +1,279 @@
+//! The control socket: `start` and `exec` requests from the front ends.
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::socket::{
+    accept4, bind, getsockopt, listen as listen_on, socket, sockopt, AddressFamily, Backlog,
+    SockFlag, SockType, UnixAddr,
+};
+use nix::unistd::Pid;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use crate::notify;
+use crate::sandbox::Report;
+use crate::supervisor::Sentry;
+use moat_runtime::control::{self, Reply, Request};
+
+/// Bind `<state dir>/sentry.sock` and serve it on a thread.
+pub fn listen(state_dir: &Path, s: Arc<Sentry>) -> Result<()> {
+    let dir = std::fs::File::open(state_dir)
+        .with_context(|| format!("opening {}", state_dir.display()))?;
+    let path = format!(
+        "/proc/self/fd/{}/{}",
+        dir.as_raw_fd(),
+        moat_runtime::state::CONTROL_SOCKET
+    );
+    let sock = socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .context("control socket")?;
+    bind(sock.as_raw_fd(), &UnixAddr::new(path.as_str())?).context("binding the control socket")?;
+    listen_on(&sock, Backlog::new(16)?).context("listening on the control socket")?;
+    std::thread::Builder::new()
+        .name("control".into())
+        .spawn(move || accept_loop(sock, s))?;
+    Ok(())
+}
+
+fn accept_loop(sock: OwnedFd, s: Arc<Sentry>) {
+    loop {
+        let conn = match accept4(sock.as_raw_fd(), SockFlag::SOCK_CLOEXEC) {
+            // SAFETY: accept4 returned a new descriptor that we now own.
+            Ok(fd) => unsafe { OwnedFd::from_raw_fd(fd) },
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                tracing::error!("control socket: {e}");
+                return;
+            }
+        };
+        let s = s.clone();
+        let _ = std::thread::Builder::new()
+            .name("control-conn".into())
+            .spawn(move || serve(conn, &s));
+    }
+}
+
+fn serve(conn: OwnedFd, s: &Sentry) {
+    let fd = conn.as_raw_fd();
+    // Only the sentry's own user (root) may drive it.
+    match getsockopt(&conn, sockopt::PeerCredentials) {
+        Ok(cred) if cred.uid() == nix::unistd::geteuid().as_raw() => {}
+        _ => return,
+    }
+    let result = match control::recv::<Request>(fd) {
+        Ok(Some((Request::Start, _))) => start(s).map(|()| Reply::Ok),
+        Ok(Some((
+            Request::Exec {
+                process,
+                console,
+                preserve_fds,
+            },
+            fds,
+        ))) => {
+            let conn = Arc::new(conn);
+            return match exec(s, &conn, &process, console, preserve_fds, fds) {
+                Ok(()) => {}
+                Err(e) => {
+                    let _ = control::send(
+                        fd,
+                        &Reply::Error {
+                            message: format!("{e:#}"),
+                        },
+                        &[],
+                    );
+                }
+            };
+        }
+        Ok(None) => return,
+        Err(e) => Err(anyhow!(e)),
+    };
+    let reply = result.unwrap_or_else(|e| Reply::Error {
+        message: format!("{e:#}"),
+    });
+    let _ = control::send(fd, &reply, &[]);
+}
+
+/// Let the init `execve`; fails with the init's error if exec fails.
+fn start(s: &Sentry) -> Result<()> {
+    let chan = s
+        .init_chan
+        .lock()
+        .map_err(|_| anyhow!("sentry state poisoned"))?
+        .take()
+        .context("the container was already started")?;
+    nix::unistd::write(&chan, &[1]).context("waking the init")?;
+    // The channel is close-on-exec: EOF means the execve succeeded.
+    match control::recv::<Report>(chan.as_raw_fd())? {
+        Some((Report::Error { message }, _)) => bail!("{message}"),
+        _ => Ok(()),
+    }
+}
+
+/// Start an exec'd process through an exec stage and wait for its end.
+fn exec(
+    s: &Sentry,
+    conn: &Arc<OwnedFd>,
+    process: &oci_spec::runtime::Process,
+    console: bool,
+    preserve_fds: u32,
+    fds: Vec<OwnedFd>,
+) -> Result<()> {
+    let want = 3 + usize::from(console) + preserve_fds as usize;
+    if fds.len() != want {
+        bail!(
+            "exec request carried {} descriptors, expected {want}",
+            fds.len()
+        );
+    }
+    let (pid, listener) = run_stage(s, process, console, preserve_fds, &fds)?;
+    drop(fds);
+    notify::spawn(listener, s.kernel.clone(), s.dispatch.clone())?;
+    {
+        let mut execs = s
+            .execs
+            .lock()
+            .map_err(|_| anyhow!("sentry state poisoned"))?;
+        control::send(conn.as_raw_fd(), &Reply::Started { pid }, &[])?;
+        match execs.early.remove(&pid) {
+            Some(code) => {
+                control::send(conn.as_raw_fd(), &Reply::Exited { code }, &[])?;
+                return Ok(());
+            }
+            None => {
+                execs.waiting.insert(pid, conn.clone());
+            }
+        }
+    }
+    // Wait for the front end to go; if the process outlives it, end it.
+    let _ = control::recv::<Request>(conn.as_raw_fd());
+    let still = s.execs.lock().map(|mut e| e.waiting.remove(&pid).is_some());
+    if still.unwrap_or(false) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    Ok(())
+}
+
+/// Spawn `moat-sentry exec-stage`, give it the process, collect the exec'd
+/// process's pid and seccomp listener.
+fn run_stage(
+    s: &Sentry,
+    process: &oci_spec::runtime::Process,
+    console: bool,
+    preserve_fds: u32,
+    fds: &[OwnedFd],
+) -> Result<(i32, OwnedFd)> {
+    let (ours, theirs) = nix::sys::socket::socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?;
+    let chan_fd = 3 + preserve_fds as RawFd;
+    // Target layout: stdio 0-2, preserved 3.., channel, console.
+    let mut moves: Vec<(RawFd, RawFd)> = vec![
+        (fds[0].as_raw_fd(), 0),
+        (fds[1].as_raw_fd(), 1),
+        (fds[2].as_raw_fd(), 2),
+    ];
+    let extra = &fds[3 + usize::from(console)..];
+    moves.extend(
+        extra
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.as_raw_fd(), 3 + i as RawFd)),
+    );
+    moves.push((theirs.as_raw_fd(), chan_fd));
+    let mut cmd = Command::new("/proc/self/exe");
+    cmd.arg("exec-stage")
+        .arg("--bundle")
+        .arg(&s.bundle)
+        .arg("--init-pid")
+        .arg(s.init.as_raw().to_string())
+        .arg("--chan-fd")
+        .arg(chan_fd.to_string())
+        .arg("--preserve-fds")
+        .arg(preserve_fds.to_string());
+    if console {
+        moves.push((fds[3].as_raw_fd(), chan_fd + 1));
+        cmd.arg("--console-fd").arg((chan_fd + 1).to_string());
+    }
+    if let Some(log) = &s.log.log {
+        cmd.arg("--log").arg(log);
+    }
+    if s.log.json {
+        cmd.arg("--log-format").arg("json");
+    }
+    let staged = stage_fds(&moves)?;
+    let plan: Vec<(RawFd, RawFd)> = staged
+        .iter()
+        .map(|(fd, to)| (fd.as_raw_fd(), *to))
+        .collect();
+    // SAFETY: between fork and exec the closure only calls dup2 on
+    // descriptors prepared above; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            for &(from, to) in &plan {
+                if libc::dup2(from, to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let child = {
+        let mut execs = s
+            .execs
+            .lock()
+            .map_err(|_| anyhow!("sentry state poisoned"))?;
+        let child = cmd.spawn().context("starting the exec stage")?;
+        execs.helpers.insert(child.id() as i32);
+        child
+    };
+    drop(child);
+    drop(staged);
+    drop(theirs);
+    control::send(ours.as_raw_fd(), process, &[])?;
+    collect_stage(&ours)
+}
+
+/// Copy every source descriptor above all targets first, so placing one
+/// cannot clobber another's source. The copies are close-on-exec.
+fn stage_fds(moves: &[(RawFd, RawFd)]) -> Result<Vec<(OwnedFd, RawFd)>> {
+    let floor = moves.iter().map(|m| m.1).max().unwrap_or(0) + 1;
+    moves
+        .iter()
+        .map(|&(from, to)| {
+            nix::fcntl::fcntl(
+                // SAFETY: `from` is a live descriptor owned by the caller for
+                // the duration of this call.
+                unsafe { std::os::fd::BorrowedFd::borrow_raw(from) },
+                nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(floor.max(100)),
+            )
+            .map(|fd| {
+                // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor we own.
+                (unsafe { OwnedFd::from_raw_fd(fd) }, to)
+            })
+            .context("staging descriptors")
+        })
+        .collect()
+}
+
+fn collect_stage(chan: &OwnedFd) -> Result<(i32, OwnedFd)> {
+    let (mut pid, mut listener) = (None, None);
+    while pid.is_none() || listener.is_none() {
+        match control::recv::<Report>(chan.as_raw_fd())? {
+            Some((Report::Pid { pid: p }, _)) => pid = Some(p),
+            Some((Report::Ready, fds)) => listener = fds.into_iter().next(),
+            Some((Report::Error { message }, _)) => bail!("{message}"),
+            None => bail!("the exec stage died"),
+        }
+    }
+    Ok((pid.unwrap_or_default(), listener.context("no listener")?))
+}

@@ -1,0 +1,112 @@
+//! `moat-sentry exec-stage`: a short-lived helper the sentry spawns for each
+//! exec. It joins the init's namespaces (a pid namespace applies only to
+//! children, so it must fork), forks the exec'd process as the sentry's
+//! child (`CLONE_PARENT`), reports its pid, and exits.
+
+use anyhow::{bail, Context, Result};
+use nix::sched::CloneFlags;
+use oci_spec::runtime::Process;
+use std::convert::Infallible;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+
+use crate::args::ExecStageArgs;
+use crate::filters::Filters;
+use crate::sandbox::{self, Report};
+use moat_runtime::control;
+
+/// Namespaces joined, in order; mount last, as it changes root and cwd.
+const NAMESPACES: [(&str, CloneFlags); 6] = [
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("pid", CloneFlags::CLONE_NEWPID),
+    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+    ("mnt", CloneFlags::CLONE_NEWNS),
+];
+
+pub fn run(a: ExecStageArgs) -> i32 {
+    // SAFETY: the sentry placed our channel at this number for us alone.
+    let chan = unsafe { OwnedFd::from_raw_fd(a.chan_fd) };
+    crate::supervisor::set_cloexec(chan.as_raw_fd());
+    match stage(&a, &chan) {
+        Ok(()) => 0,
+        Err(e) => {
+            let message = format!("{e:#}");
+            let _ = control::send(chan.as_raw_fd(), &Report::Error { message }, &[]);
+            1
+        }
+    }
+}
+
+fn stage(a: &ExecStageArgs, chan: &OwnedFd) -> Result<()> {
+    let bundle = moat_runtime::bundle::load(&a.bundle)?;
+    let filters = Filters::compile(&bundle.spec)?;
+    let (process, _) =
+        control::recv::<Process>(chan.as_raw_fd())?.context("the sentry sent no process")?;
+    join_namespaces(a.init_pid)?;
+    // SAFETY: this helper is single-threaded, so the child may run ordinary
+    // code; a null stack makes clone fork-like. CLONE_PARENT makes the
+    // process the sentry's child, so the sentry reaps it.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            libc::CLONE_PARENT as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    match pid {
+        -1 => Err(std::io::Error::last_os_error()).context("forking the exec'd process"),
+        0 => {
+            let err = child(a, &process, &filters, chan).unwrap_err();
+            let _ = control::send(
+                chan.as_raw_fd(),
+                &Report::Error {
+                    message: format!("{err:#}"),
+                },
+                &[],
+            );
+            std::process::exit(1)
+        }
+        pid => {
+            control::send(chan.as_raw_fd(), &Report::Pid { pid: pid as i32 }, &[])?;
+            Ok(())
+        }
+    }
+}
+
+fn child(a: &ExecStageArgs, p: &Process, filters: &Filters, chan: &OwnedFd) -> Result<Infallible> {
+    if let Some(fd) = a.console_fd {
+        // SAFETY: the sentry placed the console socket at this number.
+        let console = unsafe { OwnedFd::from_raw_fd(fd) };
+        crate::supervisor::set_cloexec(fd);
+        sandbox::console_setup(&console)?;
+    }
+    sandbox::process::exec(p, filters, chan, a.preserve_fds, false)
+}
+
+fn join_namespaces(init: i32) -> Result<()> {
+    let mut files = Vec::new();
+    for (name, kind) in NAMESPACES {
+        let theirs = format!("/proc/{init}/ns/{name}");
+        let f = std::fs::File::open(&theirs).with_context(|| format!("opening {theirs}"))?;
+        let same = std::fs::metadata(format!("/proc/self/ns/{name}")).is_ok_and(|m| {
+            f.metadata()
+                .is_ok_and(|t| t.ino() == m.ino() && t.dev() == m.dev())
+        });
+        if !same {
+            files.push((f, kind, name));
+        }
+    }
+    if files.is_empty() {
+        bail!("the container shares every namespace with the host; refusing to exec");
+    }
+    for (f, kind, name) in files {
+        nix::sched::setns(f, kind)
+            .with_context(|| format!("joining the container's {name} namespace"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! The workload's seccomp stack: moat's policy filter (owner of the notify
+//! listener) and the OCI profile from `config.json`, both compiled by the
+//! policy crate before any process is created.
+
+use anyhow::{Context, Result};
+use oci_spec::runtime::Spec;
+use std::os::fd::OwnedFd;
+
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER`.
+const NEW_LISTENER: u32 = 1 << 3;
+
+pub struct Filters {
+    moat: Vec<libc::sock_filter>,
+    oci: Option<moat_policy::CompiledProfile>,
+}
+
+impl Filters {
+    pub fn compile(spec: &Spec) -> Result<Filters> {
+        let moat = moat_policy::moat_filter();
+        let profile = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+        let oci = match profile {
+            Some(p) => {
+                // Calls the sentry answers from the sandbox's own state pass the
+                // OCI filter; the moat filter routes them to the sentry.
+                let passthrough: Vec<u32> = moat_policy::emulated_nrs().collect();
+                Some(moat_policy::compile_oci(p, &passthrough)?)
+            }
+            None => None,
+        };
+        Ok(Filters { moat, oci })
+    }
+
+    /// Install both filters on the calling thread; returns the listener.
+    pub fn install(&self) -> Result<OwnedFd> {
+        let listener = moat_policy::install(&self.moat, NEW_LISTENER)
+            .context("installing moat's seccomp filter")?
+            .context("the kernel returned no seccomp listener")?;
+        if let Some(p) = &self.oci {
+            moat_policy::install(&p.program, p.flags)
+                .context("installing the OCI seccomp profile")?;
+        }
+        Ok(listener)
+    }
+}

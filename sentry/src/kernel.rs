@@ -1,0 +1,77 @@
+//! The sandbox's virtual kernel: the state that emulated system calls read
+//! and change instead of the host's (identity, the kernel log, memory size).
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The kernel release the workload sees in `uname -r`.
+pub const RELEASE: &str = "6.1.0-moat";
+/// The kernel version string (`uname -v`).
+pub const VERSION: &str = concat!("#1 SMP PREEMPT moat ", env!("CARGO_PKG_VERSION"));
+
+pub struct Kernel {
+    pub hostname: Mutex<String>,
+    pub domainname: Mutex<String>,
+    /// When the sandbox booted, for uptime.
+    pub boot: Instant,
+    /// The container's memory limit in bytes, if it has one.
+    pub mem_limit: Option<u64>,
+    /// The kernel ring buffer, as `syslog(2)` returns it.
+    pub log: Vec<u8>,
+    /// Log every intercepted call with its result.
+    pub strace: bool,
+}
+
+impl Kernel {
+    pub fn new(hostname: &str, domainname: &str, mem_limit: Option<u64>, strace: bool) -> Kernel {
+        Kernel {
+            hostname: Mutex::new(hostname.to_string()),
+            domainname: Mutex::new(domainname.to_string()),
+            boot: Instant::now(),
+            mem_limit,
+            log: boot_log(mem_limit).into_bytes(),
+            strace,
+        }
+    }
+}
+
+/// A short boot log in moat's own words, in the kernel's `<level>[time]` form.
+fn boot_log(mem_limit: Option<u64>) -> String {
+    let mem = match mem_limit {
+        Some(b) => format!("{} MiB (container limit)", b >> 20),
+        None => "host memory (no container limit)".to_string(),
+    };
+    let lines = [
+        format!("moat sandbox kernel {RELEASE} ({VERSION}) starting"),
+        "Command line: moat-sentry (user-space system call supervisor)".into(),
+        "x86/cpu: 64-bit system calls only; i386 and x32 entries closed".into(),
+        format!("Memory: {mem}"),
+        "seccomp: workload filter installed, user notification listener attached".into(),
+        "sentry: intercepting identity, kernel log and system information calls".into(),
+        "sentry: denying bpf, perf_event_open, userfaultfd, io_uring, keyrings, kexec, modules"
+            .into(),
+        "namespaces: mount, pid, ipc, uts, network as the container asks".into(),
+        "capabilities: workload bounded by its OCI capability sets".into(),
+        "Ready: init waiting for start".into(),
+    ];
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        let t = i as f64 * 0.000713;
+        out.push_str(&format!("<6>[{t:>12.6}] {l}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_names_moat_first() {
+        let k = Kernel::new("h", "", Some(64 << 20), false);
+        let log = String::from_utf8(k.log.clone()).unwrap();
+        let first = log.lines().next().unwrap();
+        assert!(first.starts_with("<6>[    0.000000] moat"), "{first}");
+        assert!(log.contains("64 MiB"));
+    }
+}

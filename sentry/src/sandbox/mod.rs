@@ -1,0 +1,167 @@
+//! Building the sandbox: the init process, cloned into the namespaces the
+//! spec asks for, sets up its file system and identity, installs the
+//! seccomp stack and reports its listener to the sentry before `execve`.
+
+mod console;
+pub use console::setup as console_setup;
+mod mounts;
+mod paths;
+pub mod process;
+mod rootfs;
+
+use anyhow::{bail, Context, Result};
+use nix::sched::CloneFlags;
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType, Spec};
+use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use crate::filters::Filters;
+
+/// What a process being prepared tells the sentry on its channel.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Report {
+    /// Set up; the seccomp listener travels with this message.
+    Ready,
+    /// (exec stage) the exec'd process's host pid.
+    Pid {
+        pid: i32,
+    },
+    Error {
+        message: String,
+    },
+}
+
+/// Everything the init needs, prepared by the sentry before the clone.
+pub struct InitCtx<'a> {
+    pub spec: &'a Spec,
+    pub rootfs: &'a Path,
+    pub filters: &'a Filters,
+    pub console: Option<OwnedFd>,
+    pub preserve_fds: u32,
+}
+
+fn namespaces(spec: &Spec) -> &[LinuxNamespace] {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_deref())
+        .unwrap_or_default()
+}
+
+/// Clone the init into new namespaces; returns its host pid and the
+/// sentry's end of its channel.
+pub fn spawn_init(ctx: InitCtx) -> Result<(Pid, OwnedFd)> {
+    let mut flags = CloneFlags::empty();
+    for ns in namespaces(ctx.spec) {
+        match (ns.typ(), ns.path()) {
+            (LinuxNamespaceType::User, _) => bail!("user namespaces are not supported yet"),
+            (LinuxNamespaceType::Time, _) => bail!("time namespaces are not supported yet"),
+            // The pid namespace applies to children: the sentry joins it for them.
+            (LinuxNamespaceType::Pid, Some(path)) => setns_path(path, CloneFlags::CLONE_NEWPID)?,
+            (t, None) => flags |= CloneFlags::from_bits_truncate(t as i32),
+            (_, Some(_)) => {}
+        }
+    }
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .context("init channel")?;
+    let sentry = nix::unistd::getpid();
+    // SAFETY: the sentry is single-threaded until the init exists, so the
+    // child may run ordinary Rust code; a null stack makes clone fork-like.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags.bits() | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    match pid {
+        -1 => Err(std::io::Error::last_os_error()).context("creating the sandbox namespaces"),
+        0 => {
+            drop(ours);
+            let err = init_main(ctx, sentry, &theirs).unwrap_err();
+            let _ = moat_runtime::control::send(
+                theirs.as_raw_fd(),
+                &Report::Error {
+                    message: format!("{err:#}"),
+                },
+                &[],
+            );
+            std::process::exit(1)
+        }
+        pid => Ok((Pid::from_raw(pid as i32), ours)),
+    }
+}
+
+fn init_main(ctx: InitCtx, sentry: Pid, chan: &OwnedFd) -> Result<Infallible> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+    // In a new pid namespace the parent is outside it and getppid() is 0.
+    let ppid = nix::unistd::getppid();
+    if ppid != sentry && ppid.as_raw() != 0 {
+        bail!("the sentry died during create");
+    }
+    for ns in namespaces(ctx.spec) {
+        if let (t, Some(path)) = (ns.typ(), ns.path()) {
+            if t != LinuxNamespaceType::Pid {
+                setns_path(path, CloneFlags::from_bits_truncate(t as i32))?;
+            }
+        }
+    }
+    rootfs::setup(ctx.spec, ctx.rootfs)?;
+    if let Some(h) = ctx.spec.hostname() {
+        nix::unistd::sethostname(h).context("sethostname")?;
+    }
+    if let Some(d) = ctx.spec.domainname() {
+        let c = std::ffi::CString::new(d.as_str())?;
+        // SAFETY: setdomainname reads `len` bytes of the string we own.
+        if unsafe { libc::setdomainname(c.as_ptr(), d.len()) } != 0 {
+            return Err(std::io::Error::last_os_error()).context("setdomainname");
+        }
+    }
+    write_sysctls(ctx.spec)?;
+    if let Some(console) = &ctx.console {
+        console::setup(console)?;
+    }
+    let process = ctx.spec.process().as_ref().context("process missing")?;
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).with_context(|| {
+            format!(
+                "setting oom_score_adj {adj} (a negative value needs CAP_SYS_RESOURCE on the host)"
+            )
+        })?;
+    }
+    process::exec(process, ctx.filters, chan, ctx.preserve_fds, true)
+}
+
+fn write_sysctls(spec: &Spec) -> Result<()> {
+    let sysctls = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.sysctl().clone())
+        .unwrap_or_default();
+    for (k, v) in sysctls {
+        if k.contains("..") {
+            bail!("invalid sysctl {k}");
+        }
+        let path = format!("/proc/sys/{}", k.replace('.', "/"));
+        std::fs::write(&path, v).with_context(|| format!("setting sysctl {k}"))?;
+    }
+    Ok(())
+}
+
+/// Join the namespace at `path`.
+pub fn setns_path(path: &Path, kind: CloneFlags) -> Result<()> {
+    let f = std::fs::File::open(path)
+        .with_context(|| format!("opening namespace {}", path.display()))?;
+    nix::sched::setns(f, kind).with_context(|| format!("joining namespace {}", path.display()))
+}

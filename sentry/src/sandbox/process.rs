@@ -1,0 +1,245 @@
+//! The last steps before `execve`, shared by the init and exec'd processes:
+//! rlimits, cwd, credentials, capabilities, no_new_privs, the seccomp stack,
+//! and handing the notify listener to the sentry.
+
+use anyhow::{anyhow, bail, Context, Result};
+use caps::{CapSet, Capability, CapsHashSet};
+use nix::sys::signal::SigSet;
+use nix::unistd::{Gid, Uid};
+use oci_spec::runtime::{LinuxCapabilities, Process};
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use super::Report;
+use crate::filters::Filters;
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Finish the process and `execve` it. With `wait_start`, block on `chan`
+/// until the sentry says go (the init waits for `moat start`).
+pub fn exec(
+    p: &Process,
+    filters: &Filters,
+    chan: &OwnedFd,
+    preserve_fds: u32,
+    wait_start: bool,
+) -> Result<Infallible> {
+    SigSet::empty()
+        .thread_set_mask()
+        .context("clearing the signal mask")?;
+    set_rlimits(p)?;
+    let cwd = p.cwd();
+    nix::unistd::chdir(cwd).with_context(|| format!("chdir {}", cwd.display()))?;
+    let env = env_of(p);
+    let argv = args_of(p)?;
+    let path = find_executable(&argv[0], &env)?;
+    // Before the filters: a user's profile may not allow close_range.
+    close_from(3 + preserve_fds)?;
+    let nnp = p.no_new_privileges().unwrap_or(false);
+    // seccomp(2) needs no_new_privs or CAP_SYS_ADMIN: without no_new_privs,
+    // install while still privileged; the filters allow the calls that follow.
+    let mut listener = if nnp { None } else { Some(filters.install()?) };
+    if nnp {
+        nix::sys::prctl::set_no_new_privs().context("no_new_privs")?;
+    }
+    set_credentials(p)?;
+    let listener = match listener.take() {
+        Some(l) => l,
+        None => filters.install()?,
+    };
+    moat_runtime::control::send(chan.as_raw_fd(), &Report::Ready, &[listener.as_raw_fd()])?;
+    drop(listener);
+    if wait_start {
+        let mut go = [0u8; 1];
+        if nix::unistd::read(chan, &mut go).context("waiting for start")? == 0 {
+            bail!("the sentry went away before start");
+        }
+    }
+    let cpath = CString::new(path.as_os_str().as_bytes())?;
+    let e = nix::unistd::execve(&cpath, &argv, &env).unwrap_err();
+    Err(anyhow!("exec {:?}: {e}", argv[0]))
+}
+
+fn args_of(p: &Process) -> Result<Vec<CString>> {
+    let args = p.args().as_deref().unwrap_or_default();
+    if args.is_empty() {
+        bail!("process.args is empty");
+    }
+    args.iter()
+        .map(|a| CString::new(a.as_str()).context("argument contains NUL"))
+        .collect()
+}
+
+fn env_of(p: &Process) -> Vec<CString> {
+    p.env()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| CString::new(e.as_str()).ok())
+        .collect()
+}
+
+/// Look `arg0` up like execvp does, so a missing binary fails at create
+/// with runc's wording rather than after start.
+fn find_executable(arg0: &CString, env: &[CString]) -> Result<PathBuf> {
+    let name = arg0.to_str().context("argv[0] is not UTF-8")?;
+    let is_exec = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if name.contains('/') {
+        if is_exec(Path::new(name)) {
+            return Ok(PathBuf::from(name));
+        }
+        bail!("exec: {name:?}: no such file or directory");
+    }
+    let path_var = env
+        .iter()
+        .filter_map(|e| e.to_str().ok())
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    path_var
+        .split(':')
+        .map(|d| Path::new(if d.is_empty() { "." } else { d }).join(name))
+        .find(|c| is_exec(c))
+        .ok_or_else(|| anyhow!("exec: {name:?}: executable file not found in $PATH"))
+}
+
+fn set_rlimits(p: &Process) -> Result<()> {
+    for r in p.rlimits().as_deref().unwrap_or_default() {
+        let name = serde_json::to_value(r.typ())?;
+        let name = name.as_str().unwrap_or_default().to_string();
+        let resource = rlimit_resource(&name).ok_or_else(|| anyhow!("unknown rlimit {name}"))?;
+        let lim = libc::rlimit {
+            rlim_cur: r.soft(),
+            rlim_max: r.hard(),
+        };
+        // SAFETY: setrlimit reads the struct we pass.
+        if unsafe { libc::setrlimit(resource, &lim) } != 0 {
+            let e = std::io::Error::last_os_error();
+            bail!("setting {name} to {}/{}: {e}", r.soft(), r.hard());
+        }
+    }
+    Ok(())
+}
+
+fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
+    Some(match name {
+        "RLIMIT_CPU" => libc::RLIMIT_CPU,
+        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+        "RLIMIT_DATA" => libc::RLIMIT_DATA,
+        "RLIMIT_STACK" => libc::RLIMIT_STACK,
+        "RLIMIT_CORE" => libc::RLIMIT_CORE,
+        "RLIMIT_RSS" => libc::RLIMIT_RSS,
+        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+        "RLIMIT_AS" => libc::RLIMIT_AS,
+        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
+        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
+        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+        "RLIMIT_NICE" => libc::RLIMIT_NICE,
+        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
+        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
+        _ => return None,
+    })
+}
+
+/// User, groups and the five capability sets, in the order the kernel
+/// allows: bounding first (needs CAP_SETPCAP), then ids with keep-caps,
+/// then effective, inheritable, permitted, ambient.
+fn set_credentials(p: &Process) -> Result<()> {
+    let user = p.user();
+    let caps = p.capabilities().clone().unwrap_or_default();
+    let bounding = cap_set(&caps, |c| c.bounding().clone())?;
+    nix::sys::prctl::set_keepcaps(true).context("keepcaps")?;
+    for c in caps::all() {
+        if !bounding.contains(&c) {
+            caps::drop(None, CapSet::Bounding, c)
+                .with_context(|| format!("dropping {c} from the bounding set"))?;
+        }
+    }
+    let groups: Vec<Gid> = user
+        .additional_gids()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|g| Gid::from_raw(*g))
+        .collect();
+    nix::unistd::setgroups(&groups).context("setgroups")?;
+    let (uid, gid) = (Uid::from_raw(user.uid()), Gid::from_raw(user.gid()));
+    nix::unistd::setresgid(gid, gid, gid).with_context(|| format!("setting gid {gid}"))?;
+    nix::unistd::setresuid(uid, uid, uid).with_context(|| format!("setting uid {uid}"))?;
+    nix::sys::prctl::set_keepcaps(false).context("keepcaps")?;
+    if let Some(mask) = user.umask() {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
+    caps::set(
+        None,
+        CapSet::Effective,
+        &cap_set(&caps, |c| c.effective().clone())?,
+    )
+    .context("setting effective capabilities")?;
+    caps::set(
+        None,
+        CapSet::Inheritable,
+        &cap_set(&caps, |c| c.inheritable().clone())?,
+    )
+    .context("setting inheritable capabilities")?;
+    caps::set(
+        None,
+        CapSet::Permitted,
+        &cap_set(&caps, |c| c.permitted().clone())?,
+    )
+    .context("setting permitted capabilities")?;
+    caps::clear(None, CapSet::Ambient).context("clearing ambient capabilities")?;
+    // Like runc: an ambient capability missing from the inheritable or
+    // permitted set cannot be raised; warn, do not fail.
+    for c in cap_set(&caps, |c| c.ambient().clone())? {
+        if let Err(e) = caps::raise(None, CapSet::Ambient, c) {
+            tracing::warn!("cannot raise ambient {c}: {e}");
+        }
+    }
+    Ok(())
+}
+
+/// One OCI capability set as the `caps` crate's type; unknown names fail.
+fn cap_set(
+    caps: &LinuxCapabilities,
+    pick: impl Fn(&LinuxCapabilities) -> Option<oci_spec::runtime::Capabilities>,
+) -> Result<CapsHashSet> {
+    let mut out = CapsHashSet::new();
+    for c in pick(caps).unwrap_or_default() {
+        let name = serde_json::to_value(c)?;
+        let name = name.as_str().unwrap_or_default();
+        match Capability::from_str(name) {
+            Ok(cap) if caps::all().contains(&cap) => {
+                out.insert(cap);
+            }
+            _ => tracing::warn!("ignoring capability {name} this kernel does not know"),
+        }
+    }
+    Ok(out)
+}
+
+/// Mark every descriptor from `first` on close-on-exec: the workload gets
+/// stdio and the preserved descriptors, nothing of the sentry's.
+fn close_from(first: u32) -> Result<()> {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes flags.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error()).context("close_range");
+    }
+    Ok(())
+}

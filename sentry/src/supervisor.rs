@@ -1,0 +1,228 @@
+//! The sentry's life: create the sandbox, report to `create`, then supervise
+//! until the init exits, and exit with the init's status.
+
+use anyhow::{bail, Context, Result};
+use nix::errno::Errno;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use std::collections::{HashMap, HashSet};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::args::{CreateArgs, LogArgs};
+use crate::filters::Filters;
+use crate::kernel::Kernel;
+use crate::notify::{self, Dispatch};
+use crate::sandbox::{self, InitCtx, Report};
+use moat_runtime::control::{self, Reply};
+use moat_runtime::proc::ProcId;
+
+/// State shared by the sentry's threads.
+pub struct Sentry {
+    pub kernel: Arc<Kernel>,
+    pub dispatch: Arc<Dispatch>,
+    pub init: Pid,
+    pub bundle: PathBuf,
+    pub log: LogArgs,
+    /// The init's channel until `start` takes it.
+    pub init_chan: Mutex<Option<OwnedFd>>,
+    pub execs: Mutex<Execs>,
+}
+
+/// Exec'd processes and the front ends waiting for them.
+#[derive(Default)]
+pub struct Execs {
+    /// pid → the waiting front end's connection.
+    pub waiting: HashMap<i32, Arc<OwnedFd>>,
+    /// Exit codes of processes that ended before anyone waited.
+    pub early: HashMap<i32, i32>,
+    /// Helper processes (exec stages) whose exits mean nothing.
+    pub helpers: HashSet<i32>,
+}
+
+impl Sentry {
+    /// A child other than the init ended.
+    fn child_exited(&self, pid: i32, code: i32) {
+        let Ok(mut execs) = self.execs.lock() else {
+            return;
+        };
+        if execs.helpers.remove(&pid) {
+            return;
+        }
+        match execs.waiting.remove(&pid) {
+            Some(conn) => {
+                let _ = control::send(conn.as_raw_fd(), &Reply::Exited { code }, &[]);
+            }
+            None => {
+                execs.early.insert(pid, code);
+            }
+        }
+    }
+}
+
+/// `moat-sentry create`: returns the process exit code.
+pub fn run(args: CreateArgs, log: LogArgs) -> i32 {
+    // SAFETY: `create` passed this descriptor to us and nothing else owns it.
+    let sync = unsafe { OwnedFd::from_raw_fd(args.sync_fd) };
+    set_cloexec(sync.as_raw_fd());
+    tracing::info!(id = %args.id, "creating sandbox");
+    let sentry = match create(&args, log) {
+        Ok(s) => s,
+        Err(e) => {
+            let message = format!("{e:#}");
+            tracing::error!("{message}");
+            let _ = control::send(sync.as_raw_fd(), &Reply::Error { message }, &[]);
+            return 1;
+        }
+    };
+    let created = Reply::Created {
+        init_pid: sentry.init.as_raw(),
+    };
+    if control::send(sync.as_raw_fd(), &created, &[]).is_err() {
+        // `create` is gone: nobody will ever start or delete this container.
+        let _ = kill(sentry.init, Signal::SIGKILL);
+    }
+    drop(sync);
+    supervise(&sentry)
+}
+
+fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
+    let bundle = moat_runtime::bundle::load(&args.bundle)?;
+    let spec = &bundle.spec;
+    let filters = Filters::compile(spec)?;
+    let dispatch = Arc::new(Dispatch::from_policy()?);
+    let mem_limit = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.memory().as_ref())
+        .and_then(|m| m.limit())
+        .filter(|l| *l > 0)
+        .map(|l| l as u64);
+    let kernel = Arc::new(Kernel::new(
+        spec.hostname().as_deref().unwrap_or("localhost"),
+        spec.domainname().as_deref().unwrap_or(""),
+        mem_limit,
+        log.debug,
+    ));
+    // SAFETY: `create` passed the console socket at this number for us alone.
+    let console = args
+        .console_fd
+        .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+    let (init, chan) = sandbox::spawn_init(InitCtx {
+        spec,
+        rootfs: &bundle.rootfs,
+        filters: &filters,
+        console,
+        preserve_fds: args.preserve_fds,
+    })?;
+    let reaper = KillOnError(Some(init));
+    let listener = match control::recv::<Report>(chan.as_raw_fd())? {
+        Some((Report::Ready, fds)) => fds.into_iter().next().context("init sent no listener")?,
+        Some((Report::Error { message }, _)) => bail!("{message}"),
+        _ => bail!("the init exited while setting up the sandbox"),
+    };
+    moat_runtime::signal::forward_to(ProcId::of(init.as_raw())?)?;
+    notify::spawn(listener, kernel.clone(), dispatch.clone())?;
+    release_stdio(args.preserve_fds);
+    let sentry = Arc::new(Sentry {
+        kernel,
+        dispatch,
+        init,
+        bundle: bundle.dir.clone(),
+        log,
+        init_chan: Mutex::new(Some(chan)),
+        execs: Mutex::new(Execs::default()),
+    });
+    crate::control::listen(&args.state_dir, sentry.clone())?;
+    std::mem::forget(reaper);
+    Ok(sentry)
+}
+
+/// Kills the init if creation fails half-way.
+struct KillOnError(Option<Pid>);
+
+impl Drop for KillOnError {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+    }
+}
+
+/// Reap children until the init exits; its status becomes ours.
+fn supervise(s: &Sentry) -> i32 {
+    let code = loop {
+        match waitpid(Pid::from_raw(-1), None) {
+            Ok(status) => {
+                let (Some(pid), Some(code)) =
+                    (status.pid(), moat_runtime::signal::exit_code(status))
+                else {
+                    continue;
+                };
+                if pid == s.init {
+                    break code;
+                }
+                s.child_exited(pid.as_raw(), code);
+            }
+            Err(Errno::EINTR) => continue,
+            Err(e) => {
+                tracing::error!("waiting for the init: {e}");
+                break 255;
+            }
+        }
+    };
+    tracing::debug!("init exited with {code}");
+    finish_execs(s);
+    code
+}
+
+/// The init is gone: end the exec'd processes too and tell their waiters.
+fn finish_execs(s: &Sentry) {
+    let pids: Vec<i32> = match s.execs.lock() {
+        Ok(e) => e.waiting.keys().copied().collect(),
+        Err(_) => return,
+    };
+    for pid in &pids {
+        let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+    }
+    for _ in &pids {
+        match waitpid(Pid::from_raw(-1), None) {
+            Ok(st) => {
+                if let (Some(pid), Some(code)) = (st.pid(), moat_runtime::signal::exit_code(st)) {
+                    s.child_exited(pid.as_raw(), code);
+                }
+            }
+            Err(_) => break,
+        }
+    }
+}
+
+/// The init has the container's stdio now; the sentry must not keep the
+/// caller's pipes open (it waits for EOF), nor the preserved descriptors.
+fn release_stdio(preserve_fds: u32) {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        let null = OwnedFd::from(null);
+        for fd in 0..3 {
+            // SAFETY: dup2 onto the standard descriptors, which we own.
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
+    }
+    for i in 0..preserve_fds as RawFd {
+        // SAFETY: the preserved descriptors were the init's to inherit; the
+        // sentry never uses them.
+        unsafe { libc::close(3 + i) };
+    }
+}
+
+pub fn set_cloexec(fd: RawFd) {
+    // SAFETY: fcntl on a descriptor we own, changing only its flags.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+}
