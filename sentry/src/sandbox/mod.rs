@@ -117,7 +117,7 @@ fn init_main(ctx: InitCtx, sentry: Pid, chan: &OwnedFd) -> Result<Infallible> {
             }
         }
     }
-    rootfs::setup(ctx.spec, ctx.rootfs)?;
+    rootfs::prepare(ctx.spec, ctx.rootfs)?;
     if let Some(h) = ctx.spec.hostname() {
         nix::unistd::sethostname(h).context("sethostname")?;
     }
@@ -129,6 +129,7 @@ fn init_main(ctx: InitCtx, sentry: Pid, chan: &OwnedFd) -> Result<Infallible> {
         }
     }
     write_sysctls(ctx.spec)?;
+    rootfs::finalize(ctx.spec)?;
     if let Some(console) = &ctx.console {
         console::setup(console)?;
     }

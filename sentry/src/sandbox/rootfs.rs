@@ -31,7 +31,7 @@ const DEV_LINKS: [(&str, &str); 5] = [
 ];
 
 /// Build the mount namespace (already unshared) and pivot into `rootfs`.
-pub fn setup(spec: &Spec, rootfs: &Path) -> Result<()> {
+pub fn prepare(spec: &Spec, rootfs: &Path) -> Result<()> {
     let linux = spec.linux().as_ref().context("linux section missing")?;
     let propagation = match linux.rootfs_propagation().as_deref() {
         Some("shared") | Some("rshared") => MsFlags::MS_SHARED | MsFlags::MS_REC,
@@ -55,7 +55,12 @@ pub fn setup(spec: &Spec, rootfs: &Path) -> Result<()> {
         mounts::mount_one(&root, m)?;
     }
     make_devices(&root, linux.devices().as_deref().unwrap_or_default())?;
-    pivot(rootfs)?;
+    pivot(rootfs)
+}
+
+/// After sysctls are written: masked and read-only paths, read-only root.
+pub fn finalize(spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref().context("linux section missing")?;
     let root = Root::open(Path::new("/"))?;
     for p in linux.masked_paths().as_deref().unwrap_or_default() {
         mask(&root, Path::new(p)).with_context(|| format!("masking {p}"))?;

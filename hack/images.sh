@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Build the local images moat's quick start and tests use (cached):
+#   busybox:latest     Debian's busybox-static, with root and a user 1000
+#   moat-probe:latest  busybox plus hack/probe/probe (syscall probes)
+. "$(dirname "$0")/lib.sh"
+need_root
+
+image_hash() { docker image inspect -f '{{index .Config.Labels "moat.hash"}}' "$1" 2>/dev/null || true; }
+
+busybox_rootfs() {
+  local dir=$1
+  mkdir -p "$dir"/{bin,etc,tmp,root,home/user,proc,sys,dev,usr/bin,usr/sbin,sbin}
+  cp /bin/busybox "$dir/bin/busybox"
+  chroot "$dir" /bin/busybox --install -s
+  printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n' > "$dir/etc/passwd"
+  printf 'root:x:0:\nuser:x:1000:\n' > "$dir/etc/group"
+  chmod 1777 "$dir/tmp"
+}
+
+build() {
+  local name=$1 hash=$2 dir=$3
+  tar -C "$dir" -c . | docker import -c "LABEL moat.hash=$hash" -c 'CMD ["sh"]' - "$name" >/dev/null
+  log "built $name"
+}
+
+bb_hash=$(sha256sum /bin/busybox | cut -c1-16)
+if [ "$(image_hash busybox:latest)" != "$bb_hash" ]; then
+  dir=$(mktemp -d); busybox_rootfs "$dir"; build busybox:latest "$bb_hash" "$dir"; rm -rf "$dir"
+fi
+
+probe_src="$MOAT_REPO/hack/probe/probe.c"
+probe_hash=$( (cat "$probe_src"; echo "$bb_hash") | sha256sum | cut -c1-16)
+if [ "$(image_hash moat-probe:latest)" != "$probe_hash" ]; then
+  dir=$(mktemp -d); busybox_rootfs "$dir"
+  gcc -static -O2 -o "$dir/bin/probe" "$probe_src"
+  build moat-probe:latest "$probe_hash" "$dir"; rm -rf "$dir"
+fi

@@ -1,0 +1,44 @@
+/* probe: call system calls a sandbox must refuse, print what happened.
+ * usage: probe NAME...   prints "NAME: ok" or "NAME: errno=N (text)" per
+ * name, then "alive" (the process survived every attempt). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+
+static long call(const char *name) {
+  if (!strcmp(name, "bpf")) return syscall(SYS_bpf, 0, NULL, 0);
+  if (!strcmp(name, "keyctl")) return syscall(SYS_keyctl, 0, 0, 0, 0, 0);
+  if (!strcmp(name, "add_key")) return syscall(SYS_add_key, "user", "k", "v", 1, -2);
+  if (!strcmp(name, "userfaultfd")) return syscall(SYS_userfaultfd, 0);
+  if (!strcmp(name, "perf_event_open")) return syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0);
+  if (!strcmp(name, "io_uring_setup")) return syscall(SYS_io_uring_setup, 1, NULL);
+  if (!strcmp(name, "kexec_load")) return syscall(SYS_kexec_load, 0, 0, NULL, 0);
+  if (!strcmp(name, "init_module")) return syscall(SYS_init_module, NULL, 0, "");
+  if (!strcmp(name, "open_by_handle_at")) return syscall(SYS_open_by_handle_at, -1, NULL, 0);
+  if (!strcmp(name, "ptrace")) return syscall(SYS_ptrace, 0x10 /* ATTACH */, 1, 0, 0);
+  if (!strcmp(name, "unshare-user")) return syscall(SYS_unshare, CLONE_NEWUSER);
+  if (!strcmp(name, "unshare-net")) return syscall(SYS_unshare, CLONE_NEWNET);
+  if (!strcmp(name, "clone3")) return syscall(SYS_clone3, NULL, 0);
+  if (!strcmp(name, "af_packet")) return socket(AF_PACKET, SOCK_RAW, 0);
+  if (!strcmp(name, "unknown")) return syscall(1000);
+  errno = EINVAL;
+  return -2;
+}
+
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    errno = 0;
+    long r = call(argv[i]);
+    if (r == -2) printf("%s: unknown probe\n", argv[i]);
+    else if (r < 0) printf("%s: errno=%d (%s)\n", argv[i], errno, strerror(errno));
+    else printf("%s: ok\n", argv[i]);
+  }
+  printf("alive\n");
+  return 0;
+}
