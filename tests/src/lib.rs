@@ -1,1 +1,199 @@
-//! Test support: see tests/tests/*.rs
+//! Support for moat's integration tests: real containerd and dockerd
+//! (started idempotently through hack/), local images, and commands with
+//! time limits so that no test can hang.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The runtime under test: `moat`, or `MOAT_TEST_RUNTIME` (e.g. runc) to
+/// check that a test's expectations match the reference runtime.
+pub fn runtime() -> String {
+    std::env::var("MOAT_TEST_RUNTIME").unwrap_or_else(|_| "moat".into())
+}
+
+pub fn is_moat() -> bool {
+    runtime() == "moat"
+}
+
+/// The installed moat CLI (`hack/install.sh` puts it there).
+pub fn moat_bin() -> PathBuf {
+    std::env::var_os("MOAT_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/local/bin/moat"))
+}
+
+/// Daemons up and images built, once per test binary.
+pub fn setup() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        for script in ["hack/daemons.sh", "hack/images.sh"] {
+            let mut cmd = Command::new("bash");
+            cmd.arg(repo().join(script));
+            if script.ends_with("daemons.sh") {
+                cmd.arg("start");
+            }
+            let out = run(&mut cmd, Duration::from_secs(300));
+            assert!(
+                out.status.success(),
+                "{script} failed: {}",
+                text(&out.stderr)
+            );
+        }
+    });
+}
+
+/// Run a command with a time limit; a command still running then is killed
+/// and the test fails.
+pub fn run(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if start.elapsed() > limit => {
+                let _ = child.kill();
+                let out = child.wait_with_output().ok();
+                panic!("{cmd:?} still running after {limit:?}: {out:?}");
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("waiting for {cmd:?}: {e}"),
+        }
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("collecting output of {cmd:?}: {e}"))
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `docker ARGS` with a 60 s limit.
+pub fn docker(args: &[&str]) -> Output {
+    run(Command::new("docker").args(args), Duration::from_secs(60))
+}
+
+/// `docker run --rm --runtime=R --network=none EXTRA...`.
+pub fn docker_run(extra: &[&str]) -> Output {
+    let rt = format!("--runtime={}", runtime());
+    let mut args = vec!["run", "--rm", rt.as_str(), "--network=none"];
+    args.extend_from_slice(extra);
+    docker(&args)
+}
+
+/// A detached container, removed with `docker rm -f` when dropped.
+pub struct Container {
+    pub name: String,
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A name unique to this test process.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+impl Container {
+    /// `docker run -d` with `extra` (options, image, command).
+    pub fn start(extra: &[&str]) -> Container {
+        let name = unique("moat-test");
+        let rt = format!("--runtime={}", runtime());
+        let mut args = vec![
+            "run",
+            "-d",
+            "--name",
+            name.as_str(),
+            rt.as_str(),
+            "--network=none",
+        ];
+        args.extend_from_slice(extra);
+        let out = docker(&args);
+        assert!(
+            out.status.success(),
+            "docker run -d failed: {}",
+            text(&out.stderr)
+        );
+        Container { name }
+    }
+
+    pub fn inspect(&self, format: &str) -> String {
+        let out = docker(&["inspect", "-f", format, &self.name]);
+        text(&out.stdout).trim().to_string()
+    }
+
+    /// The container's full id.
+    pub fn id(&self) -> String {
+        self.inspect("{{.Id}}")
+    }
+
+    /// Wait until docker reports the container exited; returns its exit code.
+    pub fn wait_exit(&self, limit: Duration) -> i32 {
+        let start = Instant::now();
+        loop {
+            if self.inspect("{{.State.Status}}") == "exited" {
+                return self.inspect("{{.State.ExitCode}}").parse().unwrap_or(-1);
+            }
+            assert!(
+                start.elapsed() < limit,
+                "{} did not exit within {limit:?}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = docker(&["rm", "-f", &self.name]);
+    }
+}
+
+/// Host processes whose command line mentions `needle`.
+pub fn host_processes(needle: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().parse::<u32>().is_err() {
+            continue;
+        }
+        if let Ok(c) = std::fs::read(e.path().join("cmdline")) {
+            let c = String::from_utf8_lossy(&c).replace('\0', " ");
+            if c.contains(needle) && !c.contains("cargo") {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// Poll `cond` for up to `limit`.
+pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cond()
+}
+
+/// Where Docker's runc shim keeps runtime state (`--root`).
+pub const DOCKER_RUNTIME_ROOT: &str = "/run/docker/runtime-runc/moby";

@@ -1,0 +1,154 @@
+//! Bad input through the `moat` CLI itself: one clear line, a non-zero
+//! exit, and nothing left behind.
+
+use moat_tests::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// A bundle whose rootfs is the local busybox image, exported once.
+fn bundle(name: &str) -> PathBuf {
+    setup();
+    static EXPORTED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let base = std::env::temp_dir().join(format!("moat-cli-{}", std::process::id()));
+    let rootfs = base.join("rootfs");
+    let _once = EXPORTED.lock().unwrap_or_else(|e| e.into_inner());
+    if !rootfs.join("bin/busybox").exists() {
+        std::fs::create_dir_all(&rootfs).unwrap();
+        let cname = unique("moat-export");
+        let out = docker(&["create", "--name", &cname, "busybox", "true"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let export = run(
+            Command::new("sh").arg("-c").arg(format!(
+                "docker export {cname} | tar -C {} -x",
+                rootfs.display()
+            )),
+            Duration::from_secs(60),
+        );
+        let _ = docker(&["rm", &cname]);
+        assert!(export.status.success(), "{}", text(&export.stderr));
+    }
+    let dir = base.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let _ = std::os::unix::fs::symlink(&rootfs, dir.join("rootfs"));
+    dir
+}
+
+fn spec_json() -> serde_json::Value {
+    let dir = std::env::temp_dir().join(unique("moat-spec"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = run(
+        Command::new(moat_bin())
+            .arg("spec")
+            .arg("--bundle")
+            .arg(&dir),
+        Duration::from_secs(10),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let spec = std::fs::read(dir.join("config.json")).unwrap();
+    serde_json::from_slice(&spec).unwrap()
+}
+
+/// `create` must fail with one stderr line containing `needle`, leaving no
+/// state directory and no sentry.
+fn assert_create_fails(bundle: &Path, id: &str, needle: &str) {
+    let root = std::env::temp_dir().join(format!("moat-root-{}", std::process::id()));
+    let out = run(
+        Command::new(moat_bin())
+            .arg("--root")
+            .arg(&root)
+            .args(["create", "--bundle"])
+            .arg(bundle)
+            .arg(id),
+        Duration::from_secs(30),
+    );
+    let err = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(err.lines().count(), 1, "want one line, got {err:?}");
+    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+    assert!(!root.join(id).exists(), "state directory left behind");
+    assert!(
+        host_processes(&format!("--id {id} ")).is_empty(),
+        "sentry left behind"
+    );
+}
+
+#[test]
+fn malformed_config() {
+    let b = bundle("malformed");
+    std::fs::write(b.join("config.json"), "{ \"ociVersion\": ").unwrap();
+    assert_create_fails(&b, "bad-json", "config.json");
+}
+
+#[test]
+fn missing_rootfs() {
+    let b = bundle("norootfs");
+    let mut spec = spec_json();
+    spec["root"]["path"] = "does-not-exist".into();
+    std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
+    assert_create_fails(&b, "no-rootfs", "does-not-exist");
+}
+
+#[test]
+fn unknown_syscall_in_profile() {
+    let b = bundle("badseccomp");
+    let mut spec = spec_json();
+    spec["process"]["terminal"] = false.into();
+    spec["linux"]["seccomp"] = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["nosuchcall"], "action": "SCMP_ACT_ERRNO"}]
+    });
+    std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
+    assert_create_fails(&b, "bad-seccomp", "nosuchcall");
+}
+
+#[test]
+fn missing_binary_fails_at_create() {
+    let b = bundle("nobinary");
+    let mut spec = spec_json();
+    spec["process"]["terminal"] = false.into();
+    spec["process"]["args"] = serde_json::json!(["/no/such/binary"]);
+    std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
+    assert_create_fails(&b, "no-binary", "/no/such/binary");
+}
+
+#[test]
+fn unknown_flag_and_subcommand() {
+    for args in [
+        &["--nope", "list"][..],
+        &["frobnicate"][..],
+        &["create", "--bogus", "x"][..],
+    ] {
+        let out = run(Command::new(moat_bin()).args(args), Duration::from_secs(10));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            text(&out.stderr).lines().count(),
+            1,
+            "{:?}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn run_through_the_cli() {
+    let b = bundle("run");
+    let mut spec = spec_json();
+    spec["process"]["terminal"] = false.into();
+    spec["process"]["args"] = serde_json::json!(["sh", "-c", "uname -r; exit 5"]);
+    std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
+    let root = std::env::temp_dir().join(format!("moat-root-run-{}", std::process::id()));
+    let out = run(
+        Command::new(moat_bin())
+            .arg("--root")
+            .arg(&root)
+            .args(["run", "--bundle"])
+            .arg(&b)
+            .arg("cli-run"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("moat"));
+    assert!(!root.join("cli-run").exists());
+}

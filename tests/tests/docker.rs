@@ -1,0 +1,284 @@
+//! What a Docker user sees running containers under moat
+//! (`docker run --runtime=moat`), against a real dockerd and containerd.
+
+use moat_tests::*;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+#[test]
+fn stdio_and_exit_code() {
+    setup();
+    let out = docker_run(&["busybox", "sh", "-c", "echo out; echo err >&2; exit 42"]);
+    assert_eq!(text(&out.stdout), "out\n");
+    assert_eq!(text(&out.stderr), "err\n");
+    assert_eq!(out.status.code(), Some(42));
+}
+
+#[test]
+fn dmesg_prints_moats_boot_log() {
+    setup();
+    let out = docker_run(&["busybox", "dmesg"]);
+    if !is_moat() {
+        // runc: Docker's profile refuses syslog(2) without CAP_SYSLOG.
+        assert!(!out.status.success());
+        return;
+    }
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let log = text(&out.stdout);
+    let first = log.lines().next().unwrap_or_default();
+    assert!(first.contains("moat"), "first line: {first:?}");
+    assert!(log.lines().count() >= 5, "{log}");
+}
+
+#[test]
+fn uname_and_hostname() {
+    setup();
+    let out = docker_run(&[
+        "--hostname",
+        "sandbox-1",
+        "busybox",
+        "sh",
+        "-c",
+        "uname -r; uname -n; hostname",
+    ]);
+    let lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 3, "{lines:?} {}", text(&out.stderr));
+    if is_moat() {
+        assert!(lines[0].contains("moat"), "release {:?}", lines[0]);
+    }
+    assert_eq!(lines[1], "sandbox-1");
+    assert_eq!(lines[2], "sandbox-1");
+}
+
+fn status_field(extra: &[&str], field: &str) -> String {
+    let mut args = extra.to_vec();
+    args.extend_from_slice(&["busybox", "grep", field, "/proc/self/status"]);
+    let out = docker_run(&args);
+    text(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn seccomp_no_new_privs_and_capabilities() {
+    setup();
+    assert_eq!(status_field(&[], "^Seccomp:"), "Seccomp:\t2");
+    assert_eq!(
+        status_field(&["--security-opt", "no-new-privileges"], "^NoNewPrivs:"),
+        "NoNewPrivs:\t1"
+    );
+    assert_eq!(
+        status_field(&["--cap-drop", "ALL"], "^CapEff:"),
+        "CapEff:\t0000000000000000"
+    );
+    // Docker's default set is not empty: the caps really are set, not cleared.
+    assert_ne!(status_field(&[], "^CapEff:"), "CapEff:\t0000000000000000");
+}
+
+#[test]
+fn user_and_groups() {
+    setup();
+    let out = docker_run(&[
+        "--user",
+        "1000:3000",
+        "--group-add",
+        "4000",
+        "busybox",
+        "id",
+    ]);
+    let id = text(&out.stdout);
+    assert!(id.contains("uid=1000"), "{id}");
+    assert!(id.contains("gid=3000"), "{id}");
+    assert!(id.contains("4000"), "{id}");
+}
+
+#[test]
+fn read_only_rootfs() {
+    setup();
+    let out = docker_run(&["--read-only", "busybox", "touch", "/x"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("Read-only file system"),
+        "{}",
+        text(&out.stderr)
+    );
+    let ok = docker_run(&[
+        "--read-only",
+        "--tmpfs",
+        "/scratch",
+        "busybox",
+        "touch",
+        "/scratch/x",
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+}
+
+#[test]
+fn denied_syscalls_fail_and_the_container_lives_on() {
+    setup();
+    let probes = [
+        "bpf",
+        "keyctl",
+        "userfaultfd",
+        "perf_event_open",
+        "io_uring_setup",
+        "unshare-user",
+        "clone3",
+        "ptrace",
+    ];
+    let mut args = vec!["moat-probe", "probe"];
+    args.extend_from_slice(&probes);
+    let out = docker_run(&args);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report} {}", text(&out.stderr));
+    assert!(report.ends_with("alive\n"), "{report}");
+    if !is_moat() {
+        // runc answers some of these with Docker's profile's errnos instead.
+        return;
+    }
+    let want = |name: &str, errno: i32| {
+        let line = format!("{name}: errno={errno} ");
+        assert!(report.contains(&line), "expected {line:?} in:\n{report}");
+    };
+    for p in [
+        "bpf",
+        "keyctl",
+        "userfaultfd",
+        "perf_event_open",
+        "io_uring_setup",
+        "unshare-user",
+        "ptrace",
+    ] {
+        want(p, libc::EPERM);
+    }
+    want("clone3", libc::ENOSYS);
+    assert!(report.ends_with("alive\n"), "{report}");
+}
+
+#[test]
+fn raw_sockets_are_refused_even_with_net_raw() {
+    setup();
+    let out = docker_run(&["--cap-add", "NET_RAW", "moat-probe", "probe", "af_packet"]);
+    let report = text(&out.stdout);
+    if is_moat() {
+        assert!(report.contains("af_packet: errno=97 "), "{report}");
+    }
+}
+
+#[test]
+fn exec_runs_in_the_sandbox() {
+    setup();
+    let c = Container::start(&["busybox", "sleep", "600"]);
+    let out = docker(&["exec", &c.name, "echo", "hi"]);
+    assert_eq!(text(&out.stdout), "hi\n", "{}", text(&out.stderr));
+    let out = docker(&["exec", &c.name, "sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+    let out = docker(&["exec", &c.name, "grep", "^Seccomp:", "/proc/self/status"]);
+    assert_eq!(text(&out.stdout).trim(), "Seccomp:\t2");
+    if is_moat() {
+        let out = docker(&["exec", &c.name, "uname", "-r"]);
+        assert!(text(&out.stdout).contains("moat"));
+    }
+    // Same pid namespace as the init: it sees pid 1.
+    let out = docker(&["exec", &c.name, "cat", "/proc/1/cmdline"]);
+    assert!(
+        text(&out.stdout).starts_with("sleep"),
+        "{:?}",
+        text(&out.stdout)
+    );
+    let out = docker(&["exec", &c.name, "nosuchcommand"]);
+    assert_ne!(out.status.code(), Some(0));
+}
+
+#[test]
+fn stop_ends_within_the_grace_period() {
+    setup();
+    let c = Container::start(&["busybox", "sleep", "600"]);
+    let start = Instant::now();
+    let out = docker(&["stop", "-t", "2", &c.name]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        start.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        start.elapsed()
+    );
+    // pid 1 ignores SIGTERM without a handler: SIGKILL after the grace period.
+    assert_eq!(c.inspect("{{.State.ExitCode}}"), "137");
+}
+
+#[test]
+fn kill_term_reaches_the_init() {
+    setup();
+    let c = Container::start(&[
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 3' TERM; while :; do sleep 0.1; done",
+    ]);
+    std::thread::sleep(Duration::from_millis(500));
+    let out = docker(&["kill", "-s", "TERM", &c.name]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), 3);
+}
+
+#[test]
+fn tty_gets_a_pty() {
+    setup();
+    let out = docker_run(&["-t", "busybox", "tty"]);
+    let tty = text(&out.stdout);
+    assert!(
+        tty.trim().starts_with("/dev/pts/"),
+        "{tty:?} {}",
+        text(&out.stderr)
+    );
+    let c = Container::start(&["busybox", "sleep", "600"]);
+    let out = docker(&["exec", "-t", &c.name, "tty"]);
+    assert!(
+        text(&out.stdout).trim().starts_with("/dev/pts/"),
+        "{:?}",
+        text(&out.stdout)
+    );
+}
+
+/// Nothing of a container is left on the host: no moat process, no
+/// mount, no state directory.
+fn assert_nothing_left(id: &str) {
+    let gone = eventually(Duration::from_secs(10), || {
+        host_processes(id).is_empty() && !Path::new(DOCKER_RUNTIME_ROOT).join(id).exists()
+    });
+    assert!(gone, "left behind: {:?}", host_processes(id));
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    assert!(!mounts.contains(id), "a mount mentions {id}");
+}
+
+#[test]
+fn rm_force_leaves_nothing() {
+    setup();
+    let c = Container::start(&["busybox", "sleep", "600"]);
+    let id = c.id();
+    assert!(Path::new(DOCKER_RUNTIME_ROOT).join(&id).exists() || !is_moat());
+    let out = docker(&["rm", "-f", &c.name]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_nothing_left(&id);
+}
+
+#[test]
+fn killed_sentry_is_an_exited_container_and_leaves_nothing() {
+    setup();
+    let c = Container::start(&["busybox", "sleep", "600"]);
+    let id = c.id();
+    let pid: i32 = c.inspect("{{.State.Pid}}").parse().unwrap_or(0);
+    assert!(pid > 0);
+    if is_moat() {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        assert_eq!(
+            comm.trim(),
+            "moat-sentry",
+            "docker's pid should be the sentry"
+        );
+    }
+    // SAFETY: signalling a process this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert_eq!(c.wait_exit(Duration::from_secs(10)), 137);
+    let out = docker(&["rm", &c.name]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_nothing_left(&id);
+}
