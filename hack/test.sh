@@ -5,11 +5,19 @@
 need_root
 cd "$MOAT_REPO"
 "$MOAT_REPO/hack/deps.sh"
+out=$(mktemp)
+trap '"$MOAT_REPO/hack/daemons.sh" stop; rm -f "$out"' EXIT
+
 log "unit tests"
-cargo test --workspace --exclude moat-tests 2>&1
+cargo test --workspace --exclude moat-tests 2>&1 | tee -a "$out"
 "$MOAT_REPO/hack/install.sh"
-trap '"$MOAT_REPO/hack/daemons.sh" stop' EXIT
 "$MOAT_REPO/hack/daemons.sh" start
 "$MOAT_REPO/hack/images.sh"
 log "integration tests"
-cargo test -p moat-tests -- --test-threads=2 2>&1
+cargo test -p moat-tests --tests -- --test-threads=2 2>&1 | tee -a "$out"
+
+# One closing line over every test binary.
+passed=$(grep -o '[0-9]* passed' "$out" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -o '[0-9]* failed' "$out" | awk '{s+=$1} END {print s+0}')
+echo "${passed} passed, ${failed} failed"
+[ "$failed" = 0 ]

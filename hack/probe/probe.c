@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <sys/sysinfo.h>
 #include <linux/if_ether.h>
 
 static long call(const char *name) {
@@ -33,6 +34,14 @@ static long call(const char *name) {
 
 int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "sysinfo")) {
+      struct sysinfo si;
+      if (sysinfo(&si) == 0)
+        printf("sysinfo: totalram=%llu\n", (unsigned long long)si.totalram * si.mem_unit);
+      else
+        printf("sysinfo: errno=%d (%s)\n", errno, strerror(errno));
+      continue;
+    }
     errno = 0;
     long r = call(argv[i]);
     if (r == -2) printf("%s: unknown probe\n", argv[i]);

@@ -152,3 +152,36 @@ fn run_through_the_cli() {
     assert!(text(&out.stdout).contains("moat"));
     assert!(!root.join("cli-run").exists());
 }
+
+#[test]
+fn debug_logs_intercepted_calls_strace_like() {
+    let b = bundle("strace");
+    let mut spec = spec_json();
+    spec["process"]["terminal"] = false.into();
+    spec["process"]["args"] = serde_json::json!(["uname", "-a"]);
+    std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
+    let root = std::env::temp_dir().join(unique("moat-root-strace"));
+    let log = std::env::temp_dir()
+        .join(unique("moat-strace"))
+        .with_extension("log");
+    let out = run(
+        Command::new(moat_bin())
+            .arg("--root")
+            .arg(&root)
+            .arg("--log")
+            .arg(&log)
+            .arg("--debug")
+            .args(["run", "--bundle"])
+            .arg(&b)
+            .arg("cli-strace"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        logged
+            .lines()
+            .any(|l| l.contains("uname(") && l.contains("= 0")),
+        "no strace line for uname in {logged}"
+    );
+}

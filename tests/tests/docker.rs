@@ -282,3 +282,20 @@ fn killed_sentry_is_an_exited_container_and_leaves_nothing() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_nothing_left(&id);
 }
+
+#[test]
+fn sysinfo_reports_the_memory_limit() {
+    setup();
+    let out = docker_run(&["-m", "64m", "moat-probe", "probe", "sysinfo"]);
+    let report = text(&out.stdout);
+    let total: u64 = report
+        .lines()
+        .find_map(|l| l.strip_prefix("sysinfo: totalram="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if is_moat() {
+        assert_eq!(total, 64 << 20, "{report} {}", text(&out.stderr));
+    } else {
+        assert!(total > 64 << 20, "{report}");
+    }
+}
