@@ -23,6 +23,8 @@ pub struct CreateArgs {
     pub sync_fd: RawFd,
     pub console_fd: Option<RawFd>,
     pub preserve_fds: u32,
+    /// The container's cgroup, joined before the init is created.
+    pub cgroup: Option<String>,
 }
 
 /// `moat-sentry exec-stage`: join a container's namespaces and fork the
@@ -77,6 +79,7 @@ pub fn parse(argv: &[String]) -> Result<(Mode, LogArgs)> {
             sync_fd: num("sync-fd")? as RawFd,
             console_fd: opt_fd("console-fd")?,
             preserve_fds: num("preserve-fds")? as u32,
+            cgroup: kv.get("cgroup").map(|s| s.to_string()),
         }),
         "exec-stage" => Mode::ExecStage(ExecStageArgs {
             bundle: get("bundle")?.into(),

@@ -16,6 +16,7 @@ use crate::filters::Filters;
 use crate::kernel::Kernel;
 use crate::notify::{self, Dispatch};
 use crate::sandbox::{self, InitCtx, Report};
+use moat_runtime::cgroup::Cgroup;
 use moat_runtime::control::{self, Reply};
 use moat_runtime::proc::ProcId;
 
@@ -107,6 +108,14 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         mem_limit,
         log.debug,
     ));
+    let cgroup = match &args.cgroup {
+        Some(path) => {
+            let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+            Some(Cgroup::create(path, std::process::id(), resources)?)
+        }
+        None => None,
+    };
+    let cgroup = CgroupGuard(cgroup.map(|c| (c, args.cgroup.clone().unwrap_or_default())));
     // SAFETY: `create` passed the console socket at this number for us alone.
     let console = args
         .console_fd
@@ -138,7 +147,21 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     });
     crate::control::listen(&args.state_dir, sentry.clone())?;
     std::mem::forget(reaper);
+    std::mem::forget(cgroup);
     Ok(sentry)
+}
+
+/// Removes the cgroup if creation fails half-way.
+struct CgroupGuard(Option<(Cgroup, String)>);
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        if let Some((cg, path)) = self.0.take() {
+            if let Err(e) = cg.destroy(&path) {
+                tracing::warn!("{e}");
+            }
+        }
+    }
 }
 
 /// Kills the init if creation fails half-way.

@@ -62,7 +62,21 @@ fn create_child(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<(ContainerS
         SockFlag::SOCK_CLOEXEC,
     )
     .map_err(|e| Error::errno("sentry sync socket", e))?;
-    let mut child = spawn_sentry(rt, id, &bundle.dir, &dir, opts, &theirs, console.as_ref())?;
+    let cgroup = wants_cgroup(&bundle.spec)
+        .then(|| crate::cgroup::path_of(&bundle.spec, id, rt.systemd_cgroup))
+        .transpose()?;
+    let mut child = spawn_sentry(
+        rt,
+        id,
+        &bundle.dir,
+        &dir,
+        opts,
+        &SentryFds {
+            sync: &theirs,
+            console: console.as_ref(),
+        },
+        cgroup.as_deref(),
+    )?;
     drop(theirs);
     drop(console);
 
@@ -93,6 +107,7 @@ fn create_child(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<(ContainerS
         started: false,
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
         owner: "root".into(),
+        cgroup,
         status: Status::Created,
     };
     let saved = st.save(&dir).and_then(|()| match &opts.pid_file {
@@ -108,6 +123,14 @@ fn create_child(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<(ContainerS
     Ok((st, child))
 }
 
+/// A cgroup when the spec names one or limits resources (Docker and
+/// containerd always name one).
+fn wants_cgroup(spec: &oci_spec::runtime::Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .is_some_and(|l| l.cgroups_path().is_some() || l.resources().is_some())
+}
+
 fn connect_console(path: &Path) -> Result<OwnedFd> {
     let s = UnixStream::connect(path).map_err(|e| {
         Error::io(
@@ -118,6 +141,12 @@ fn connect_console(path: &Path) -> Result<OwnedFd> {
     Ok(OwnedFd::from(s))
 }
 
+/// The descriptors a starting sentry inherits.
+struct SentryFds<'a> {
+    sync: &'a OwnedFd,
+    console: Option<&'a OwnedFd>,
+}
+
 /// Start `moat-sentry create ...` with stdio inherited, the preserved
 /// descriptors at 3.., then the sync socket and the console socket.
 fn spawn_sentry(
@@ -126,9 +155,10 @@ fn spawn_sentry(
     bundle: &Path,
     dir: &Path,
     opts: &CreateOpts,
-    sync: &OwnedFd,
-    console: Option<&OwnedFd>,
+    fds: &SentryFds,
+    cgroup: Option<&str>,
 ) -> Result<Child> {
+    let (sync, console) = (fds.sync, fds.console);
     let base = 3 + opts.preserve_fds as RawFd;
     let mut cmd = Command::new(Runtime::sentry_binary()?);
     cmd.arg("create")
@@ -144,6 +174,9 @@ fn spawn_sentry(
         .arg(opts.preserve_fds.to_string());
     if console.is_some() {
         cmd.arg("--console-fd").arg((base + 1).to_string());
+    }
+    if let Some(path) = cgroup {
+        cmd.arg("--cgroup").arg(path);
     }
     rt.sentry_log_args(&mut cmd);
     let mut moves = vec![(sync.as_raw_fd(), base)];

@@ -6,6 +6,7 @@
 //! sentry's control socket; the sentry process is the container's reported pid.
 
 pub mod bundle;
+pub mod cgroup;
 pub mod control;
 mod create;
 mod error;
@@ -105,6 +106,26 @@ impl Runtime {
     /// Host pids of the container's processes.
     pub fn pids(&self, id: &str) -> Result<Vec<i32>> {
         proc::pids(self, id)
+    }
+
+    /// Change a running container's resource limits.
+    pub fn update(&self, id: &str, resources: &oci_spec::runtime::LinuxResources) -> Result<()> {
+        let st = self.state(id)?;
+        let path = st
+            .cgroup
+            .as_deref()
+            .ok_or_else(|| Error::Other(format!("container {id:?} has no cgroup to update")))?;
+        cgroup::Cgroup::open(path)?.update(path, resources)
+    }
+
+    /// runc-style stats of a container's cgroup (`events --stats`).
+    pub fn stats(&self, id: &str) -> Result<serde_json::Value> {
+        let st = self.state(id)?;
+        let path = st
+            .cgroup
+            .as_deref()
+            .ok_or_else(|| Error::Other(format!("container {id:?} has no cgroup")))?;
+        Ok(cgroup::Cgroup::open(path)?.stats_json())
     }
 
     /// Run a new process in a running container; returns its exit code, or 0

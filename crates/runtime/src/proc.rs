@@ -111,7 +111,21 @@ pub(crate) fn pids(rt: &Runtime, id: &str) -> Result<Vec<i32>> {
     if st.status == Status::Stopped {
         return Ok(Vec::new());
     }
-    Ok(descendants(st.sentry.pid))
+    Ok(workload_pids(&st))
+}
+
+/// The container's processes (not the sentry): its cgroup's members, or
+/// the sentry's descendants when it has no cgroup.
+pub(crate) fn workload_pids(st: &ContainerState) -> Vec<i32> {
+    let from_cgroup = st
+        .cgroup
+        .as_deref()
+        .and_then(|p| crate::cgroup::Cgroup::open(p).ok())
+        .filter(|c| c.exists())
+        .map(|c| c.pids());
+    let mut pids = from_cgroup.unwrap_or_else(|| descendants(st.sentry.pid));
+    pids.retain(|p| *p != st.sentry.pid);
+    pids
 }
 
 pub(crate) fn kill(rt: &Runtime, id: &str, sig: Signal, all: bool) -> Result<()> {
@@ -136,7 +150,7 @@ pub(crate) fn kill_all(st: &ContainerState, sig: Signal) {
     if !st.sentry.is_alive() {
         return;
     }
-    for pid in descendants(st.sentry.pid) {
+    for pid in workload_pids(st) {
         let _ = send_signal(Pid::from_raw(pid), sig);
     }
     if sig == Signal::SIGKILL {

@@ -49,6 +49,9 @@ pub struct ContainerState {
     #[serde(default)]
     pub annotations: HashMap<String, String>,
     pub owner: String,
+    /// The container's cgroup (relative to the hierarchies' roots), if any.
+    #[serde(default)]
+    pub cgroup: Option<String>,
     #[serde(skip, default = "stopped")]
     pub status: Status,
 }
@@ -181,6 +184,9 @@ pub(crate) fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
         }
         proc::kill_all(st, nix::sys::signal::Signal::SIGKILL);
         st.sentry.wait_gone(std::time::Duration::from_secs(10));
+        if let Some(path) = &st.cgroup {
+            crate::cgroup::Cgroup::open(path)?.destroy(path)?;
+        }
     }
     fs::remove_dir_all(&dir).map_err(|e| Error::io(format!("removing {}", dir.display()), e))
 }
