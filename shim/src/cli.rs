@@ -92,6 +92,18 @@ pub enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Change a running container's resource limits.
+    Update(UpdateArgs),
+    /// Print a container's cgroup statistics (runc's events format).
+    Events {
+        /// Print one stats event and exit.
+        #[arg(long)]
+        stats: bool,
+        /// Interval between stats events, e.g. 5s or 500ms.
+        #[arg(long, default_value = "5s")]
+        interval: String,
+        id: String,
+    },
     /// Write a default config.json.
     Spec {
         #[arg(short, long, default_value = ".")]
@@ -175,4 +187,34 @@ pub struct InstallArgs {
     /// Extra runtime arguments (after --).
     #[arg(last = true)]
     pub runtime_args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    /// A LinuxResources JSON file, or - for stdin (what containerd passes).
+    #[arg(short, long)]
+    pub resources: Option<PathBuf>,
+    /// Memory limit, bytes or with a k/m/g suffix.
+    #[arg(long)]
+    pub memory: Option<String>,
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit (-1: unlimited).
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    #[arg(long = "cpu-share")]
+    pub cpu_share: Option<u64>,
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<u64>,
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    pub id: String,
 }

@@ -37,6 +37,12 @@ pub fn run(cli: &Cli) -> Result<i32> {
         Command::Exec(a) => Ok(rt.exec(&a.id, &exec_opts(&rt, a)?)?),
         Command::Ps { format, id } => crate::ps::ps(&rt, id, *format),
         Command::List { format, quiet } => crate::ps::list(&rt, *format, *quiet),
+        Command::Update(a) => crate::update::update(&rt, a),
+        Command::Events {
+            stats,
+            interval,
+            id,
+        } => crate::update::events(&rt, id, *stats, interval),
         Command::Spec { bundle } => crate::spec::write(bundle),
         Command::Features => {
             println!(

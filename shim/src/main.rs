@@ -7,6 +7,7 @@ mod features;
 mod install;
 mod ps;
 mod spec;
+mod update;
 
 use clap::error::ErrorKind;
 use clap::Parser;
