@@ -10,6 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <sys/sysinfo.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <linux/if_ether.h>
 
 static long call(const char *name) {
@@ -34,6 +37,32 @@ static long call(const char *name) {
 
 int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
+    if (!strncmp(argv[i], "alloc:", 6)) {
+      /* Allocate and touch N MiB; an OOM kill ends the process here. */
+      long mib = atol(argv[i] + 6);
+      for (long m = 0; m < mib; m++) {
+        char *p = malloc(1 << 20);
+        if (!p) { printf("alloc: failed at %ld MiB\n", m); break; }
+        memset(p, 1, 1 << 20);
+      }
+      printf("alloc: %ld MiB ok\n", mib);
+      fflush(stdout);
+      continue;
+    }
+    if (!strncmp(argv[i], "fork:", 5)) {
+      /* Fork up to N sleeping children; report the first failure. */
+      long n = atol(argv[i] + 5), made = 0;
+      pid_t kids[4096];
+      for (; made < n && made < 4096; made++) {
+        pid_t c = fork();
+        if (c == 0) { pause(); _exit(0); }
+        if (c < 0) { printf("fork: errno=%d (%s) after %ld\n", errno, strerror(errno), made); break; }
+        kids[made] = c;
+      }
+      if (made == n) printf("fork: %ld ok\n", made);
+      for (long k = 0; k < made; k++) { kill(kids[k], SIGKILL); waitpid(kids[k], NULL, 0); }
+      continue;
+    }
     if (!strcmp(argv[i], "sysinfo")) {
       struct sysinfo si;
       if (sysinfo(&si) == 0)
