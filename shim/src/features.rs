@@ -17,7 +17,7 @@ pub fn features() -> Value {
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts"],
             "capabilities": caps,
-            "cgroup": {"v1": false, "v2": false, "systemd": false},
+            "cgroup": {"v1": true, "v2": true, "systemd": false},
             "seccomp": {
                 "enabled": true,
                 "actions": [
