@@ -110,10 +110,22 @@ fn start(s: &Sentry) -> Result<()> {
         .context("the container was already started")?;
     nix::unistd::write(&chan, &[1]).context("waking the init")?;
     // The channel is close-on-exec: EOF means the execve succeeded.
-    match control::recv::<Report>(chan.as_raw_fd())? {
-        Some((Report::Error { message }, _)) => bail!("{message}"),
-        _ => Ok(()),
+    if let Some((Report::Error { message }, _)) = control::recv::<Report>(chan.as_raw_fd())? {
+        bail!("{message}");
     }
+    // poststart failures are logged, not fatal (runtime spec).
+    match moat_runtime::bundle::load(&s.bundle) {
+        Ok(b) => {
+            let state = crate::supervisor::hook_state(&s.id, &b, s.init, "running");
+            if let Err(e) =
+                moat_runtime::hooks::run(&b.spec, moat_runtime::hooks::Point::Poststart, &state)
+            {
+                tracing::warn!("{e}");
+            }
+        }
+        Err(e) => tracing::warn!("poststart hooks: {e}"),
+    }
+    Ok(())
 }
 
 /// Start an exec'd process through an exec stage and wait for its end.

@@ -18,10 +18,12 @@ use crate::notify::{self, Dispatch};
 use crate::sandbox::{self, InitCtx, Report};
 use moat_runtime::cgroup::Cgroup;
 use moat_runtime::control::{self, Reply};
+use moat_runtime::hooks;
 use moat_runtime::proc::ProcId;
 
 /// State shared by the sentry's threads.
 pub struct Sentry {
+    pub id: String,
     pub kernel: Arc<Kernel>,
     pub dispatch: Arc<Dispatch>,
     pub init: Pid,
@@ -92,6 +94,7 @@ pub fn run(args: CreateArgs, log: LogArgs) -> i32 {
 fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     let bundle = moat_runtime::bundle::load(&args.bundle)?;
     let spec = &bundle.spec;
+    hooks::check_supported(spec)?;
     let filters = Filters::compile(spec)?;
     let dispatch = Arc::new(Dispatch::from_policy()?);
     let mem_limit = spec
@@ -133,10 +136,13 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         Some((Report::Error { message }, _)) => bail!("{message}"),
         _ => bail!("the init exited while setting up the sandbox"),
     };
+    let state = hook_state(&args.id, &bundle, init, "created");
+    hooks::run(spec, hooks::Point::Create, &state)?;
     moat_runtime::signal::forward_to(ProcId::of(init.as_raw())?)?;
     notify::spawn(listener, kernel.clone(), dispatch.clone())?;
     release_stdio(args.preserve_fds);
     let sentry = Arc::new(Sentry {
+        id: args.id.clone(),
         kernel,
         dispatch,
         init,
@@ -162,6 +168,24 @@ impl Drop for CgroupGuard {
             }
         }
     }
+}
+
+/// The state document hooks read: the init's pid, whose namespaces they
+/// act on.
+pub fn hook_state(
+    id: &str,
+    bundle: &moat_runtime::bundle::Bundle,
+    init: Pid,
+    status: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "ociVersion": oci_spec::runtime::VERSION,
+        "id": id,
+        "status": status,
+        "pid": init.as_raw(),
+        "bundle": bundle.dir,
+        "annotations": bundle.spec.annotations().clone().unwrap_or_default(),
+    })
 }
 
 /// Kills the init if creation fails half-way.

@@ -185,3 +185,34 @@ fn debug_logs_intercepted_calls_strace_like() {
         "no strace line for uname in {logged}"
     );
 }
+
+#[test]
+fn hooks_see_the_init_pid_and_unsupported_points_fail() {
+    let b = bundle("hooks");
+    let mut spec = spec_json();
+    spec["process"]["terminal"] = false.into();
+    spec["process"]["args"] = serde_json::json!(["true"]);
+    let out = b.join("prestart.json");
+    spec["hooks"] = serde_json::json!({
+        "prestart": [{"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", out.display())]}]
+    });
+    std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
+    let root = std::env::temp_dir().join(unique("moat-root-hooks"));
+    let res = run(
+        Command::new(moat_bin())
+            .arg("--root")
+            .arg(&root)
+            .args(["run", "--bundle"])
+            .arg(&b)
+            .arg("cli-hooks"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(res.status.code(), Some(0), "{}", text(&res.stderr));
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(state["id"], "cli-hooks");
+    assert!(state["pid"].as_i64().unwrap_or(0) > 0);
+
+    spec["hooks"] = serde_json::json!({"createContainer": [{"path": "/bin/true"}]});
+    std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
+    assert_create_fails(&b, "hooks-unsupported", "createContainer");
+}

@@ -299,3 +299,11 @@ fn sysinfo_reports_the_memory_limit() {
         assert!(total > 64 << 20, "{report}");
     }
 }
+
+#[test]
+fn loopback_is_up_through_dockers_hook() {
+    setup();
+    // Docker's prestart hook (libnetwork-setkey) configures the netns.
+    let out = docker_run(&["busybox", "sh", "-c", "nc -l -p 7000 > /tmp/got & sleep 0.3; echo ping | nc 127.0.0.1 7000; sleep 0.3; cat /tmp/got"]);
+    assert_eq!(text(&out.stdout).trim(), "ping", "{}", text(&out.stderr));
+}

@@ -11,6 +11,7 @@ pub mod control;
 mod create;
 mod error;
 mod exec;
+pub mod hooks;
 pub mod logging;
 pub mod proc;
 pub mod signal;

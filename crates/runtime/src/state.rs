@@ -187,8 +187,21 @@ pub(crate) fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
         if let Some(path) = &st.cgroup {
             crate::cgroup::Cgroup::open(path)?.destroy(path)?;
         }
+        run_poststop(st);
     }
     fs::remove_dir_all(&dir).map_err(|e| Error::io(format!("removing {}", dir.display()), e))
+}
+
+/// poststop hooks run once the container is gone; failures are logged.
+fn run_poststop(st: &ContainerState) {
+    let Ok(bundle) = crate::bundle::load(&st.bundle) else {
+        return;
+    };
+    let mut state = st.to_oci();
+    state["status"] = "stopped".into();
+    if let Err(e) = crate::hooks::run(&bundle.spec, crate::hooks::Point::Poststop, &state) {
+        tracing::warn!("{e}");
+    }
 }
 
 #[cfg(test)]
