@@ -2,6 +2,9 @@
 # Build the local images moat's quick start and tests use (cached):
 #   busybox:latest     Debian's busybox-static, with root and a user 1000
 #   moat-probe:latest  busybox plus hack/probe/probe (syscall probes)
+# With --bench also:
+#   moat-bench:latest  busybox plus hack/bench/sysbench
+#   moat-debian:latest debootstrapped Debian 12 with python3 and redis
 . "$(dirname "$0")/lib.sh"
 need_root
 
@@ -34,4 +37,28 @@ if [ "$(image_hash moat-probe:latest)" != "$probe_hash" ]; then
   dir=$(mktemp -d); busybox_rootfs "$dir"
   gcc -static -O2 -o "$dir/bin/probe" "$probe_src"
   build moat-probe:latest "$probe_hash" "$dir"; rm -rf "$dir"
+fi
+
+[ "${1:-}" = --bench ] || exit 0
+
+bench_src="$MOAT_REPO/hack/bench/sysbench.c"
+bench_hash=$( (cat "$bench_src"; echo "$bb_hash") | sha256sum | cut -c1-16)
+if [ "$(image_hash moat-bench:latest)" != "$bench_hash" ]; then
+  dir=$(mktemp -d); busybox_rootfs "$dir"
+  gcc -static -O2 -o "$dir/bin/sysbench" "$bench_src"
+  build moat-bench:latest "$bench_hash" "$dir"; rm -rf "$dir"
+fi
+
+debian_hash=bookworm-python3-redis-1
+if [ "$(image_hash moat-debian:latest)" != "$debian_hash" ]; then
+  dir=$MOAT_STATE/debian-rootfs
+  if [ ! -x "$dir/usr/bin/redis-server" ]; then
+    log "debootstrapping Debian 12 with python3 and redis (a few minutes, once)"
+    rm -rf "$dir"
+    debootstrap --variant=minbase --include=python3-minimal,redis-server,redis-tools \
+      bookworm "$dir" http://deb.debian.org/debian > "$MOAT_LOGS/debootstrap.log" 2>&1 \
+      || die "debootstrap failed: see $MOAT_LOGS/debootstrap.log"
+    rm -rf "$dir"/var/cache/apt/archives/*.deb
+  fi
+  build moat-debian:latest "$debian_hash" "$dir"
 fi

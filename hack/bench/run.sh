@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# hack/bench/run.sh [--quick] [--write]: moat against runc and gVisor's runsc,
+# measured in one run through the same dockerd, interleaved, medians.
+# --quick: a few seconds per item (the test suite runs it so it cannot rot).
+# --write: also write BENCHMARKS.md at the repository root.
+. "$(dirname "$0")/../lib.sh"
+need_root
+QUICK=0 WRITE=0
+for a in "$@"; do
+  case "$a" in
+    --quick) QUICK=1 ;;
+    --write) WRITE=1 ;;
+    *) die "usage: $0 [--quick] [--write]" ;;
+  esac
+done
+RUNTIMES=(runc runsc moat)
+if [ "$QUICK" = 1 ]; then
+  REPS=2 CALLS=4000 FILES=1000 MIB=16 REDIS_N=2000 PY=3
+else
+  REPS=7 CALLS=200000 FILES=10000 MIB=256 REDIS_N=50000 PY=20
+fi
+"$MOAT_REPO/hack/daemons.sh" start
+"$MOAT_REPO/hack/images.sh" --bench
+RES=$(mktemp -d)
+trap 'rm -rf "$RES"' EXIT
+DR=(docker run --rm --network=none)
+
+# record ITEM RUNTIME VALUE
+record() { echo "$3" >> "$RES/${1//\//_}.$2"; }
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+bench_cold_docker() {
+  local t
+  for rt in "${RUNTIMES[@]}"; do
+    t=$(date +%s%N); "${DR[@]}" --runtime="$rt" busybox true; record cold_docker_ms "$rt" "$(ms_since "$t")"
+  done
+}
+
+bundle=$MOAT_STATE/bench-bundle
+make_bundle() {
+  rm -rf "$bundle"; mkdir -p "$bundle/rootfs"
+  local c; c=$(docker create busybox true)
+  docker export "$c" | tar -C "$bundle/rootfs" -x; docker rm "$c" >/dev/null
+  (cd "$bundle" && runc spec && jq '.process.terminal=false | .process.args=["true"]' config.json > c.json && mv c.json config.json)
+}
+cli() { # cli RUNTIME ARGS...: the runtime's own CLI, without Docker
+  case "$1" in
+    runc) shift; runc --root "$MOAT_STATE/bench-root-runc" "$@" ;;
+    runsc) shift; runsc --network=none --root "$MOAT_STATE/bench-root-runsc" "$@" ;;
+    moat) shift; moat --root "$MOAT_STATE/bench-root-moat" "$@" ;;
+  esac
+}
+bench_cold_cli() {
+  local t
+  for rt in "${RUNTIMES[@]}"; do
+    t=$(date +%s%N); cli "$rt" run --bundle "$bundle" "bench-$$" >/dev/null
+    record cold_cli_ms "$rt" "$(ms_since "$t")"
+  done
+}
+
+bench_in() { # bench_in RUNTIME DOCKER-ARGS... : record every "name value" line printed
+  local rt=$1; shift
+  "${DR[@]}" --runtime="$rt" "$@" | while read -r name value; do
+    [ -n "$value" ] && record "$name" "$rt" "$value"
+  done
+}
+bench_sys() {
+  mkdir -p "$MOAT_STATE/bench-vol"
+  for rt in "${RUNTIMES[@]}"; do
+    bench_in "$rt" moat-bench sysbench calls "$CALLS"
+    bench_in "$rt" moat-bench sysbench readdir /tmp/rd "$FILES"
+    bench_in "$rt" moat-bench sh -c "sysbench seqio /tmp $MIB | sed 's/^/rootfs_/'"
+    bench_in "$rt" -v "$MOAT_STATE/bench-vol:/vol" moat-bench sh -c "sysbench seqio /vol $MIB | sed 's/^/volume_/'"
+  done
+}
+bench_apps() {
+  for rt in "${RUNTIMES[@]}"; do
+    bench_in "$rt" moat-debian sh -c "t=\$(date +%s%N); for i in \$(seq $PY); do python3 -c pass; done; echo python_pass_ms \$(( (\$(date +%s%N) - t) / 1000000 / $PY ))"
+    bench_in "$rt" moat-debian sh -c "redis-server --save '' --appendonly no --daemonize yes >/dev/null; sleep 0.5; redis-benchmark -q -n $REDIS_N -t get,set | tr '\r' '\n' | awk '/requests per second/ && /^SET:/ {print \"redis_set_rps\", \$2} /requests per second/ && /^GET:/ {print \"redis_get_rps\", \$2}'"
+  done
+}
+rss_kib() { awk '/^Rss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
+bench_memory() {
+  local c pid kib
+  for rt in "${RUNTIMES[@]}"; do
+    c=$(docker run -d --network=none --runtime="$rt" busybox sleep 600)
+    sleep 1
+    pid=$(docker inspect -f '{{.State.Pid}}' "$c")
+    case "$rt" in
+      runc) kib=0 ;;  # runc leaves nothing but the workload behind
+      moat) kib=$(rss_kib "$pid") ;;  # the sentry (no gofer yet)
+      runsc) kib=0
+        for p in $(pgrep -f "runsc.*$c"); do kib=$((kib + $(rss_kib "$p"))); done ;;
+    esac
+    record idle_added_rss_kib "$rt" "$kib"
+    docker rm -f "$c" >/dev/null
+  done
+}
+
+log "benchmarking runc, runsc, moat ($([ $QUICK = 1 ] && echo quick || echo full) mode)"
+make_bundle
+for _ in $(seq "$REPS"); do bench_cold_docker; bench_cold_cli; done
+for _ in $(seq $(( REPS > 3 ? 3 : REPS ))); do bench_sys; bench_apps; done
+bench_memory
+
+median() { sort -g "$1" | awk '{v[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "n/a" || b == "n/a") print "n/a"; else printf "%.2f", a / b }'; }
+better() { case "$1" in *rps|*MB/s) echo higher ;; *) echo lower ;; esac; }
+table() {
+  echo "| item | better | runc | runsc | moat | moat/runc | moat/runsc |"
+  echo "|---|---|---|---|---|---|---|"
+  for item in cold_docker_ms cold_cli_ms getpid open_close stat readlink uname read_4k pipe_rw mmap_munmap fork_wait \
+              "readdir_$FILES" rootfs_write_MB/s rootfs_read_MB/s volume_write_MB/s volume_read_MB/s \
+              python_pass_ms redis_set_rps redis_get_rps idle_added_rss_kib; do
+    f=${item//\//_}
+    r=$(median "$RES/$f.runc" 2>/dev/null || echo n/a); s=$(median "$RES/$f.runsc" 2>/dev/null || echo n/a); m=$(median "$RES/$f.moat" 2>/dev/null || echo n/a)
+    echo "| $item | $(better "$item") | $r | $s | $m | $(ratio "$m" "$r") | $(ratio "$m" "$s") |"
+  done
+}
+OUT=$(table)
+echo "$OUT"
+if [ "$WRITE" = 1 ]; then
+  {
+    echo "# Benchmarks"
+    echo
+    echo "moat against runc and gVisor's runsc ($(runsc --version | head -1)), measured in one run by"
+    echo "\`sudo hack/bench/run.sh --write\` on $(date -u +%Y-%m-%d), $(nproc) cores, Linux $(uname -r)."
+    echo "Medians of interleaved runs; syscall rows are ns per call (inside a container, static C),"
+    echo "cold starts ms, IO MB/s, redis requests/s, memory KiB of host RSS a runtime adds to an idle container."
+    echo "runsc runs on its default platform (KVM does not work here), with --network=none."
+    echo
+    echo "$OUT"
+  } > "$MOAT_REPO/BENCHMARKS.md"
+  log "wrote BENCHMARKS.md"
+fi

@@ -1,0 +1,121 @@
+/* sysbench: system-call and file-IO costs inside a container, for hack/bench.
+ * usage: sysbench calls ITERS            -> "name ns_per_call" lines
+ *        sysbench readdir DIR N          -> "readdir_N ns_per_entry"
+ *        sysbench seqio DIR MIB          -> "write_MB/s X" and "read_MB/s Y"
+ * Built static so one binary runs in every image. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+#define BENCH(name, iters, body)                                   \
+  do {                                                              \
+    double t0 = now();                                              \
+    for (long i_ = 0; i_ < (iters); i_++) { body; }                 \
+    printf("%s %.1f\n", name, (now() - t0) / (double)(iters));      \
+  } while (0)
+
+static int calls(long n) {
+  struct utsname u;
+  struct stat st;
+  char buf[4096];
+  int p[2];
+  const char *file = "/tmp/sysbench.dat";
+  int fd = open(file, O_CREAT | O_RDWR | O_TRUNC, 0644);
+  if (fd < 0 || write(fd, memset(buf, 7, sizeof buf), sizeof buf) != sizeof buf) return perror("setup"), 1;
+  unlink("/tmp/sysbench.link");
+  if (symlink(file, "/tmp/sysbench.link")) return perror("symlink"), 1;
+  if (pipe(p)) return perror("pipe"), 1;
+  BENCH("getpid", n, syscall(SYS_getpid));
+  BENCH("open_close", n / 4, close(open(file, O_RDONLY)));
+  BENCH("stat", n / 4, stat(file, &st));
+  BENCH("readlink", n / 4, readlink("/tmp/sysbench.link", buf, sizeof buf));
+  BENCH("uname", n / 4, uname(&u));
+  BENCH("read_4k", n / 4, pread(fd, buf, sizeof buf, 0));
+  BENCH("pipe_rw", n / 4, { write(p[1], buf, 1); read(p[0], buf, 1); });
+  BENCH("mmap_munmap", n / 4, {
+    char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    m[0] = 1;
+    munmap(m, 4096);
+  });
+  BENCH("fork_wait", n / 200 + 1, {
+    pid_t c = fork();
+    if (c == 0) _exit(0);
+    waitpid(c, NULL, 0);
+  });
+  close(fd);
+  unlink(file);
+  unlink("/tmp/sysbench.link");
+  return 0;
+}
+
+static int readdir_bench(const char *dir, long n) {
+  char path[4096];
+  mkdir(dir, 0755);
+  for (long i = 0; i < n; i++) {
+    snprintf(path, sizeof path, "%s/f%06ld", dir, i);
+    int fd = open(path, O_CREAT | O_WRONLY, 0644);
+    if (fd < 0) return perror("create"), 1;
+    close(fd);
+  }
+  long seen = 0;
+  double t0 = now();
+  for (int r = 0; r < 5; r++) {
+    DIR *d = opendir(dir);
+    if (!d) return perror("opendir"), 1;
+    while (readdir(d)) seen++;
+    closedir(d);
+  }
+  printf("readdir_%ld %.1f\n", n, (now() - t0) / (double)seen);
+  for (long i = 0; i < n; i++) {
+    snprintf(path, sizeof path, "%s/f%06ld", dir, i);
+    unlink(path);
+  }
+  rmdir(dir);
+  return 0;
+}
+
+static int seqio(const char *dir, long mib) {
+  char path[4096];
+  static char buf[1 << 20];
+  memset(buf, 3, sizeof buf);
+  snprintf(path, sizeof path, "%s/sysbench.io", dir);
+  int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+  if (fd < 0) return perror("open"), 1;
+  double t0 = now();
+  for (long i = 0; i < mib; i++)
+    if (write(fd, buf, sizeof buf) != sizeof buf) return perror("write"), 1;
+  fsync(fd);
+  double t1 = now();
+  lseek(fd, 0, SEEK_SET);
+  for (long i = 0; i < mib; i++)
+    if (read(fd, buf, sizeof buf) != sizeof buf) return perror("read"), 1;
+  double t2 = now();
+  printf("write_MB/s %.1f\nread_MB/s %.1f\n", mib / ((t1 - t0) / 1e9), mib / ((t2 - t1) / 1e9));
+  close(fd);
+  unlink(path);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "calls")) return calls(atol(argv[2]));
+  if (argc == 4 && !strcmp(argv[1], "readdir")) return readdir_bench(argv[2], atol(argv[3]));
+  if (argc == 4 && !strcmp(argv[1], "seqio")) return seqio(argv[2], atol(argv[3]));
+  fprintf(stderr, "usage: sysbench calls N | readdir DIR N | seqio DIR MIB\n");
+  return 2;
+}
