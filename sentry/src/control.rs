@@ -68,7 +68,17 @@ fn serve(conn: OwnedFd, s: &Sentry) {
         _ => return,
     }
     let result = match control::recv::<Request>(fd) {
-        Ok(Some((Request::Start, _))) => start(s).map(|()| Reply::Ok),
+        Ok(Some((Request::Start, _))) => {
+            let _answering = s.starting.lock();
+            let reply = match start(s) {
+                Ok(()) => Reply::Ok,
+                Err(e) => Reply::Error {
+                    message: format!("{e:#}"),
+                },
+            };
+            let _ = control::send(fd, &reply, &[]);
+            return;
+        }
         Ok(Some((
             Request::Exec {
                 process,

@@ -40,6 +40,7 @@ pub fn run(a: ExecStageArgs) -> i32 {
 }
 
 fn stage(a: &ExecStageArgs, chan: &OwnedFd) -> Result<()> {
+    nix::sys::prctl::set_dumpable(false)?;
     let bundle = moat_runtime::bundle::load(&a.bundle)?;
     let filters = Filters::compile(&bundle.spec)?;
     let (process, _) =
@@ -79,6 +80,9 @@ fn stage(a: &ExecStageArgs, chan: &OwnedFd) -> Result<()> {
 }
 
 fn child(a: &ExecStageArgs, p: &Process, filters: &Filters, chan: &OwnedFd) -> Result<Infallible> {
+    // Visible in the container's pid namespace while still moat-sentry:
+    // not dumpable until execve, so its /proc/<pid>/exe stays closed.
+    nix::sys::prctl::set_dumpable(false)?;
     if let Some(fd) = a.console_fd {
         // SAFETY: the sentry placed the console socket at this number.
         let console = unsafe { OwnedFd::from_raw_fd(fd) };

@@ -31,6 +31,9 @@ pub struct Sentry {
     pub log: LogArgs,
     /// The init's channel until `start` takes it.
     pub init_chan: Mutex<Option<OwnedFd>>,
+    /// Held while a start request is answered: the sentry must not exit
+    /// (the init may be that quick) before `start` has its reply.
+    pub starting: Mutex<()>,
     pub execs: Mutex<Execs>,
 }
 
@@ -141,6 +144,9 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     moat_runtime::signal::forward_to(ProcId::of(init.as_raw())?)?;
     notify::spawn(listener, kernel.clone(), dispatch.clone())?;
     release_stdio(args.preserve_fds);
+    // Same-uid processes (a container sharing the host's pid namespace)
+    // must not ptrace the sentry or read its memory through /proc.
+    nix::sys::prctl::set_dumpable(false)?;
     let sentry = Arc::new(Sentry {
         id: args.id.clone(),
         kernel,
@@ -149,6 +155,7 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         bundle: bundle.dir.clone(),
         log,
         init_chan: Mutex::new(Some(chan)),
+        starting: Mutex::new(()),
         execs: Mutex::new(Execs::default()),
     });
     crate::control::listen(&args.state_dir, sentry.clone())?;
@@ -223,6 +230,7 @@ fn supervise(s: &Sentry) -> i32 {
         }
     };
     tracing::debug!("init exited with {code}");
+    drop(s.starting.lock());
     finish_execs(s);
     code
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 fn stdio_and_exit_code() {
     setup();
     let out = docker_run(&["busybox", "sh", "-c", "echo out; echo err >&2; exit 42"]);
-    assert_eq!(text(&out.stdout), "out\n");
+    assert_eq!(text(&out.stdout), "out\n", "stderr: {}", text(&out.stderr));
     assert_eq!(text(&out.stderr), "err\n");
     assert_eq!(out.status.code(), Some(42));
 }
@@ -26,7 +26,11 @@ fn dmesg_prints_moats_boot_log() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let log = text(&out.stdout);
     let first = log.lines().next().unwrap_or_default();
-    assert!(first.contains("moat"), "first line: {first:?}");
+    assert!(
+        first.contains("moat"),
+        "first line: {first:?}, stderr: {}",
+        text(&out.stderr)
+    );
     assert!(log.lines().count() >= 5, "{log}");
 }
 
@@ -170,7 +174,7 @@ fn exec_runs_in_the_sandbox() {
     let out = docker(&["exec", &c.name, "echo", "hi"]);
     assert_eq!(text(&out.stdout), "hi\n", "{}", text(&out.stderr));
     let out = docker(&["exec", &c.name, "sh", "-c", "exit 7"]);
-    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
     let out = docker(&["exec", &c.name, "grep", "^Seccomp:", "/proc/self/status"]);
     assert_eq!(text(&out.stdout).trim(), "Seccomp:\t2");
     if is_moat() {
@@ -304,6 +308,24 @@ fn sysinfo_reports_the_memory_limit() {
 fn loopback_is_up_through_dockers_hook() {
     setup();
     // Docker's prestart hook (libnetwork-setkey) configures the netns.
-    let out = docker_run(&["busybox", "sh", "-c", "nc -l -p 7000 > /tmp/got & sleep 0.3; echo ping | nc 127.0.0.1 7000; sleep 0.3; cat /tmp/got"]);
+    let out = docker_run(&["busybox", "sh", "-c", "nc -l -p 7000 > /tmp/got & for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.2; echo ping | nc 127.0.0.1 7000 2>/dev/null && break; done; wait; cat /tmp/got"]);
     assert_eq!(text(&out.stdout).trim(), "ping", "{}", text(&out.stderr));
+}
+
+#[test]
+fn sentry_is_closed_to_a_container_sharing_the_host_pid_namespace() {
+    setup();
+    // With --pid=host the init's parent (the sentry) is visible; its exe,
+    // memory and environment must stay closed to the container's root.
+    let out = docker_run(&[
+        "--pid=host", "busybox", "sh", "-c",
+        "readlink /proc/$PPID/exe || echo closed-exe; cat /proc/$PPID/environ >/dev/null 2>&1 || echo closed-environ",
+    ]);
+    let report = text(&out.stdout);
+    if is_moat() {
+        assert!(
+            report.contains("closed-exe") && report.contains("closed-environ"),
+            "{report}"
+        );
+    }
 }

@@ -112,7 +112,10 @@ fn run_exec(
             return Err(e);
         }
     };
-    crate::signal::forward_to(ProcId::of(pid)?)?;
+    // A process that already ended has nothing to forward signals to.
+    if let Ok(target) = ProcId::of(pid) {
+        crate::signal::forward_to(target)?;
+    }
     loop {
         match control::recv::<Reply>(sock.as_raw_fd())? {
             Some((Reply::Exited { code }, _)) => return Ok(code),

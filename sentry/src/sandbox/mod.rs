@@ -105,6 +105,10 @@ pub fn spawn_init(ctx: InitCtx) -> Result<(Pid, OwnedFd)> {
 
 fn init_main(ctx: InitCtx, sentry: Pid, chan: &OwnedFd) -> Result<Infallible> {
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+    // Until execve this process is moat-sentry: keep container processes
+    // from opening its /proc/<pid>/exe (the CVE-2019-5736 pattern).
+    // execve makes the workload dumpable again.
+    nix::sys::prctl::set_dumpable(false)?;
     // In a new pid namespace the parent is outside it and getppid() is 0.
     let ppid = nix::unistd::getppid();
     if ppid != sentry && ppid.as_raw() != 0 {
