@@ -3,8 +3,8 @@
 use anyhow::{anyhow, bail, Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::socket::{
-    accept4, bind, getsockopt, listen as listen_on, socket, sockopt, AddressFamily, Backlog,
-    SockFlag, SockType, UnixAddr,
+    accept4, bind, getsockopt, listen as listen_on, sockopt, AddressFamily, Backlog, SockFlag,
+    SockType,
 };
 use nix::unistd::Pid;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -20,21 +20,8 @@ use moat_runtime::control::{self, Reply, Request};
 
 /// Bind `<state dir>/sentry.sock` and serve it on a thread.
 pub fn listen(state_dir: &Path, s: Arc<Sentry>) -> Result<()> {
-    let dir = std::fs::File::open(state_dir)
-        .with_context(|| format!("opening {}", state_dir.display()))?;
-    let path = format!(
-        "/proc/self/fd/{}/{}",
-        dir.as_raw_fd(),
-        moat_runtime::state::CONTROL_SOCKET
-    );
-    let sock = socket(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .context("control socket")?;
-    bind(sock.as_raw_fd(), &UnixAddr::new(path.as_str())?).context("binding the control socket")?;
+    let (sock, addr, _dir) = control::socket_in(state_dir)?;
+    bind(sock.as_raw_fd(), &addr).context("binding the control socket")?;
     listen_on(&sock, Backlog::new(16)?).context("listening on the control socket")?;
     std::thread::Builder::new()
         .name("control".into())

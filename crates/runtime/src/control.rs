@@ -118,9 +118,10 @@ pub fn recv<T: for<'de> Deserialize<'de>>(sock: RawFd) -> Result<Option<(T, Vec<
     Ok(Some((msg, fds)))
 }
 
-/// Connect to a sentry's control socket in `dir`. The path goes through
-/// `/proc/self/fd` so that long state roots fit in `sun_path`.
-pub fn connect_dir(dir: &Path) -> Result<OwnedFd> {
+/// A fresh control socket and the address of `<dir>/sentry.sock`. The
+/// address goes through `/proc/self/fd` so that long state roots fit in
+/// `sun_path`; keep the returned directory open while using it.
+pub fn socket_in(dir: &Path) -> Result<(OwnedFd, UnixAddr, std::fs::File)> {
     let dirfd =
         std::fs::File::open(dir).map_err(|e| Error::io(format!("opening {}", dir.display()), e))?;
     let path = format!(
@@ -136,6 +137,12 @@ pub fn connect_dir(dir: &Path) -> Result<OwnedFd> {
     )
     .map_err(|e| Error::errno("control socket", e))?;
     let addr = UnixAddr::new(path.as_str()).map_err(|e| Error::errno("control socket path", e))?;
+    Ok((sock, addr, dirfd))
+}
+
+/// Connect to a sentry's control socket in `dir`.
+pub fn connect_dir(dir: &Path) -> Result<OwnedFd> {
+    let (sock, addr, _dir) = socket_in(dir)?;
     connect(sock.as_raw_fd(), &addr)
         .map_err(|e| Error::errno("connecting to the sentry (is the container running?)", e))?;
     Ok(sock)
