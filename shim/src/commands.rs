@@ -53,6 +53,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
         }
         Command::Policy => {
             print!("{}", moat_policy::render_table());
+            print!("\n{}", moat_policy::confine::render_allowlists());
             Ok(0)
         }
         Command::Install(a) => crate::install::install(a),

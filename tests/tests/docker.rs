@@ -329,3 +329,37 @@ fn sentry_is_closed_to_a_container_sharing_the_host_pid_namespace() {
         );
     }
 }
+
+#[test]
+fn sentry_notify_threads_run_under_their_own_seccomp_filter() {
+    setup();
+    if !is_moat() {
+        return;
+    }
+    let c = Container::start(&["busybox", "sh", "-c", "uname -a; sleep 600"]);
+    let pid = c.inspect("{{.State.Pid}}");
+    let mut notify = Vec::new();
+    let mut others = Vec::new();
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+        let seccomp = status
+            .lines()
+            .find(|l| l.starts_with("Seccomp:"))
+            .unwrap_or("")
+            .to_string();
+        if comm.trim() == "notify" {
+            notify.push(seccomp);
+        } else {
+            others.push(seccomp);
+        }
+    }
+    assert!(!notify.is_empty(), "no notify thread in the sentry");
+    assert!(notify.iter().all(|s| s == "Seccomp:\t2"), "{notify:?}");
+    // And the workload's intercepted calls still work through them.
+    let out = docker(&["exec", &c.name, "uname", "-r"]);
+    assert!(text(&out.stdout).contains("moat"), "{}", text(&out.stderr));
+}

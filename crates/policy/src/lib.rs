@@ -48,6 +48,7 @@ compile_error!("moat's syscall policy covers x86_64 only: the table holds x86_64
 
 mod bpf;
 mod cond;
+pub mod confine;
 mod dispatch;
 mod error;
 mod fate;

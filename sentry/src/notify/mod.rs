@@ -16,6 +16,8 @@ use crate::syscalls::{self, Call, Handler};
 /// Emulated syscall numbers → (name, handler), built from the policy table.
 pub struct Dispatch {
     handlers: Vec<Option<(&'static str, Handler)>>,
+    /// The notify threads' own seccomp allowlist.
+    confinement: Vec<libc::sock_filter>,
 }
 
 impl Dispatch {
@@ -38,7 +40,12 @@ impl Dispatch {
             }
             handlers[nr] = Some((e.name, h));
         }
-        Ok(Dispatch { handlers })
+        let confinement =
+            moat_policy::confine::allowlist_filter(moat_policy::confine::NOTIFY_THREAD)?;
+        Ok(Dispatch {
+            handlers,
+            confinement,
+        })
     }
 
     fn get(&self, nr: i32) -> Option<(&'static str, Handler)> {
@@ -53,7 +60,14 @@ impl Dispatch {
 pub fn spawn(listener: OwnedFd, kernel: Arc<Kernel>, dispatch: Arc<Dispatch>) -> Result<()> {
     std::thread::Builder::new()
         .name("notify".into())
-        .spawn(move || serve(listener, &kernel, &dispatch))?;
+        .spawn(move || {
+            // This thread handles the workload's pointers: confine it first,
+            // and serve nothing if that fails.
+            match moat_policy::install(&dispatch.confinement, 0) {
+                Ok(_) => serve(listener, &kernel, &dispatch),
+                Err(e) => tracing::error!("confining the notify thread: {e}"),
+            }
+        })?;
     Ok(())
 }
 

@@ -1,0 +1,102 @@
+//! The sentry's own allowlists. A notify thread reads pointers chosen by
+//! the workload, so it runs under a filter of its own (per thread, as
+//! Firecracker does) allowing only what serving a call needs; anything
+//! else fails with EPERM.
+
+use libc::sock_filter;
+
+use crate::bpf::{self, Asm, Jmp, To};
+use crate::{lookup_name, PolicyError};
+
+/// What a notify thread may call: waiting for and answering notifications,
+/// the caller's memory and status through /proc, sysinfo, logging, memory
+/// management and thread exit.
+pub const NOTIFY_THREAD: &[&str] = &[
+    "poll",
+    "ppoll",
+    "ioctl",
+    "read",
+    "pread64",
+    "write",
+    "pwrite64",
+    "writev",
+    "openat",
+    "close",
+    "fstat",
+    "newfstatat",
+    "statx",
+    "lseek",
+    "getdents64",
+    "sysinfo",
+    "getpid",
+    "gettid",
+    "clock_gettime",
+    "getrandom",
+    "futex",
+    "sched_yield",
+    "mmap",
+    "munmap",
+    "mremap",
+    "mprotect",
+    "brk",
+    "madvise",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sigaltstack",
+    "restart_syscall",
+    "exit",
+    "exit_group",
+];
+
+/// An allowlist program: the named calls are allowed, every other number
+/// fails with EPERM; foreign architectures kill, as everywhere.
+pub fn allowlist_filter(names: &[&str]) -> Result<Vec<sock_filter>, PolicyError> {
+    let mut nrs = Vec::with_capacity(names.len());
+    for n in names {
+        let e = lookup_name(n).ok_or_else(|| PolicyError::UnknownSyscall(n.to_string()))?;
+        nrs.push(e.nr);
+    }
+    nrs.sort_unstable();
+    nrs.dedup();
+    let mut a = Asm::default();
+    bpf::prologue(&mut a);
+    let allow = a.label();
+    for nr in nrs {
+        a.jump(Jmp::Eq, nr, To::L(allow), To::Next);
+    }
+    a.ret(bpf::errno(libc::EPERM as u32));
+    a.bind(allow);
+    a.ret(bpf::RET_ALLOW);
+    a.finish()
+}
+
+/// The allowlists as text (`moat policy --sentry`).
+pub fn render_allowlists() -> String {
+    format!(
+        "sentry notify threads ({} calls, anything else EPERM):\n  {}\n",
+        NOTIFY_THREAD.len(),
+        NOTIFY_THREAD.join(" ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_thread_list_is_small_and_known() {
+        assert!(
+            NOTIFY_THREAD.len() < 40,
+            "the notify allowlist grew to {}",
+            NOTIFY_THREAD.len()
+        );
+        let prog = allowlist_filter(NOTIFY_THREAD).unwrap();
+        assert!(prog.len() < 60);
+        for banned in [
+            "execve", "clone", "socket", "connect", "ptrace", "mount", "setns", "kill",
+        ] {
+            assert!(!NOTIFY_THREAD.contains(&banned), "{banned}");
+        }
+        assert!(allowlist_filter(&["nosuchcall"]).is_err());
+    }
+}
