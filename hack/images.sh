@@ -31,23 +31,21 @@ if [ "$(image_hash busybox:latest)" != "$bb_hash" ]; then
   dir=$(mktemp -d); busybox_rootfs "$dir"; build busybox:latest "$bb_hash" "$dir"; rm -rf "$dir"
 fi
 
-probe_src="$MOAT_REPO/hack/probe/probe.c"
-probe_hash=$( (cat "$probe_src"; echo "$bb_hash") | sha256sum | cut -c1-16)
-if [ "$(image_hash moat-probe:latest)" != "$probe_hash" ]; then
+# with_static IMAGE SOURCE BINARY: busybox plus one static C program.
+with_static() {
+  local image=$1 src=$2 bin=$3 hash dir
+  hash=$( (cat "$src"; echo "$bb_hash") | sha256sum | cut -c1-16)
+  [ "$(image_hash "$image")" = "$hash" ] && return 0
   dir=$(mktemp -d); busybox_rootfs "$dir"
-  gcc -static -O2 -o "$dir/bin/probe" "$probe_src"
-  build moat-probe:latest "$probe_hash" "$dir"; rm -rf "$dir"
-fi
+  gcc -static -O2 -o "$dir/bin/$bin" "$src"
+  build "$image" "$hash" "$dir"; rm -rf "$dir"
+}
+
+with_static moat-probe:latest "$MOAT_REPO/hack/probe/probe.c" probe
 
 [ "${1:-}" = --bench ] || exit 0
 
-bench_src="$MOAT_REPO/hack/bench/sysbench.c"
-bench_hash=$( (cat "$bench_src"; echo "$bb_hash") | sha256sum | cut -c1-16)
-if [ "$(image_hash moat-bench:latest)" != "$bench_hash" ]; then
-  dir=$(mktemp -d); busybox_rootfs "$dir"
-  gcc -static -O2 -o "$dir/bin/sysbench" "$bench_src"
-  build moat-bench:latest "$bench_hash" "$dir"; rm -rf "$dir"
-fi
+with_static moat-bench:latest "$MOAT_REPO/hack/bench/sysbench.c" sysbench
 
 debian_hash=bookworm-python3-redis-1
 if [ "$(image_hash moat-debian:latest)" != "$debian_hash" ]; then

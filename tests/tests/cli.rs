@@ -50,6 +50,20 @@ fn spec_json() -> serde_json::Value {
     serde_json::from_slice(&spec).unwrap()
 }
 
+/// `moat [EXTRA] --root ROOT run --bundle B ID`.
+fn moat_run(root: &Path, b: &Path, id: &str, extra: &[&str]) -> std::process::Output {
+    run(
+        Command::new(moat_bin())
+            .args(extra)
+            .arg("--root")
+            .arg(root)
+            .args(["run", "--bundle"])
+            .arg(b)
+            .arg(id),
+        Duration::from_secs(30),
+    )
+}
+
 /// `create` must fail with one stderr line containing `needle`, leaving no
 /// state directory and no sentry.
 fn assert_create_fails(bundle: &Path, id: &str, needle: &str) {
@@ -139,15 +153,7 @@ fn run_through_the_cli() {
     spec["process"]["args"] = serde_json::json!(["sh", "-c", "uname -r; exit 5"]);
     std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
     let root = std::env::temp_dir().join(format!("moat-root-run-{}", std::process::id()));
-    let out = run(
-        Command::new(moat_bin())
-            .arg("--root")
-            .arg(&root)
-            .args(["run", "--bundle"])
-            .arg(&b)
-            .arg("cli-run"),
-        Duration::from_secs(30),
-    );
+    let out = moat_run(&root, &b, "cli-run", &[]);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("moat"));
     assert!(!root.join("cli-run").exists());
@@ -164,18 +170,8 @@ fn debug_logs_intercepted_calls_strace_like() {
     let log = std::env::temp_dir()
         .join(unique("moat-strace"))
         .with_extension("log");
-    let out = run(
-        Command::new(moat_bin())
-            .arg("--root")
-            .arg(&root)
-            .arg("--log")
-            .arg(&log)
-            .arg("--debug")
-            .args(["run", "--bundle"])
-            .arg(&b)
-            .arg("cli-strace"),
-        Duration::from_secs(30),
-    );
+    let log_arg = log.to_string_lossy().to_string();
+    let out = moat_run(&root, &b, "cli-strace", &["--log", &log_arg, "--debug"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
@@ -198,15 +194,7 @@ fn hooks_see_the_init_pid_and_unsupported_points_fail() {
     });
     std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
     let root = std::env::temp_dir().join(unique("moat-root-hooks"));
-    let res = run(
-        Command::new(moat_bin())
-            .arg("--root")
-            .arg(&root)
-            .args(["run", "--bundle"])
-            .arg(&b)
-            .arg("cli-hooks"),
-        Duration::from_secs(30),
-    );
+    let res = moat_run(&root, &b, "cli-hooks", &[]);
     assert_eq!(res.status.code(), Some(0), "{}", text(&res.stderr));
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(state["id"], "cli-hooks");
