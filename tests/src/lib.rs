@@ -19,8 +19,10 @@ pub fn runtime() -> String {
     std::env::var("MOAT_TEST_RUNTIME").unwrap_or_else(|_| "moat".into())
 }
 
+/// True for moat under any Docker runtime name (`moat`, or e.g. `moat-dev`
+/// registered by `MOAT_RUNTIME_NAME=moat-dev hack/install.sh`).
 pub fn is_moat() -> bool {
-    runtime() == "moat"
+    runtime().starts_with("moat")
 }
 
 /// The installed moat CLI (`hack/install.sh` puts it there).
