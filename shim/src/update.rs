@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxPids, LinuxResources};
 use std::io::Read;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cli::UpdateArgs;
 use moat_runtime::{Runtime, Status};
@@ -104,17 +104,38 @@ pub fn events(rt: &Runtime, id: &str, once: bool, interval: &str) -> Result<i32>
     if every < Duration::from_millis(10) {
         bail!("--interval must be at least 10ms");
     }
-    loop {
-        let st = rt.state(id)?;
-        if st.status == Status::Stopped {
-            bail!("container {id:?} is not running");
-        }
+    if rt.state(id)?.status == Status::Stopped {
+        bail!("container {id:?} is not running");
+    }
+    let stats = |rt: &Runtime| -> Result<()> {
         let event = serde_json::json!({"type": "stats", "id": id, "data": rt.stats(id)?});
         println!("{event}");
-        if once {
+        Ok(())
+    };
+    if once {
+        stats(rt)?;
+        return Ok(0);
+    }
+    // Like runc: stats every interval, and an "oom" event as soon as the
+    // memory controller's OOM-kill counter moves (polled every 100 ms).
+    let tick = every.min(Duration::from_millis(100));
+    let mut ooms = rt.oom_kills(id)?.unwrap_or(0);
+    let mut next_stats = Instant::now();
+    loop {
+        if rt.state(id)?.status == Status::Stopped {
             return Ok(0);
         }
-        std::thread::sleep(every);
+        if let Some(n) = rt.oom_kills(id)? {
+            if n > ooms {
+                println!("{}", serde_json::json!({"type": "oom", "id": id}));
+            }
+            ooms = n;
+        }
+        if Instant::now() >= next_stats {
+            stats(rt)?;
+            next_stats += every;
+        }
+        std::thread::sleep(tick);
     }
 }
 

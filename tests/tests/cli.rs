@@ -204,3 +204,41 @@ fn hooks_see_the_init_pid_and_unsupported_points_fail() {
     std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
     assert_create_fails(&b, "hooks-unsupported", "createContainer");
 }
+
+/// A controller this host lacks, and a resources entry that needs it.
+fn missing_controller() -> (&'static str, serde_json::Value) {
+    let candidates = [
+        (
+            "hugetlb",
+            serde_json::json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}),
+        ),
+        (
+            "rdma",
+            serde_json::json!({"rdma": {"mlx5_0": {"hcaHandles": 3}}}),
+        ),
+    ];
+    candidates
+        .into_iter()
+        .find(|(c, _)| !Path::new("/sys/fs/cgroup").join(c).exists())
+        .expect("this host has every candidate controller; add another to the list")
+}
+
+#[test]
+fn a_limit_the_host_cannot_honour_is_named() {
+    let b = bundle("nocontroller");
+    let (controller, resources) = missing_controller();
+    let mut spec = spec_json();
+    spec["process"]["terminal"] = false.into();
+    spec["linux"]["resources"] = resources;
+    spec["linux"]["cgroupsPath"] = "/moat-cli-nocontroller".into();
+    std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
+    assert_create_fails(&b, "no-controller", controller);
+    let left: Vec<_> = std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|h| h.path().join("moat-cli-nocontroller"))
+        .filter(|p| p.exists())
+        .collect();
+    assert!(left.is_empty(), "cgroups left behind: {left:?}");
+}

@@ -125,3 +125,58 @@ fn removal_leaves_no_cgroup() {
     });
     assert!(gone, "a cgroup of {id} is left");
 }
+
+/// `events` (moat's or runc's, on Docker's state root) reports an OOM kill
+/// inside a running container as runc does: `{"type":"oom","id":...}`.
+#[test]
+fn events_report_an_oom_kill() {
+    setup();
+    let c = Container::start(&[
+        "-m",
+        "32m",
+        "--memory-swap",
+        "32m",
+        "moat-probe",
+        "sleep",
+        "600",
+    ]);
+    let id = c.id();
+    let bin = if is_moat() { moat_bin() } else { "runc".into() };
+    let out = std::env::temp_dir().join(unique("moat-events"));
+    let events = std::process::Command::new(bin)
+        .args([
+            "--root",
+            DOCKER_RUNTIME_ROOT,
+            "events",
+            "--interval",
+            "1s",
+            &id,
+        ])
+        .stdout(std::fs::File::create(&out).unwrap())
+        .spawn()
+        .unwrap();
+    let _reap = KillOnDrop(events);
+    std::thread::sleep(Duration::from_millis(500));
+    let exec = docker(&["exec", &c.name, "probe", "alloc:128"]);
+    assert_eq!(exec.status.code(), Some(137), "{}", text(&exec.stderr));
+    let seen = |kind: &str| {
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .any(|e| e["type"] == kind && e["id"] == id.as_str())
+    };
+    let both = eventually(Duration::from_secs(5), || seen("oom") && seen("stats"));
+    let log = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    assert!(both, "want an oom and a stats event in {log:?}");
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -8,7 +8,7 @@ use cgroups_rs::manager::{FsManager, Manager};
 use cgroups_rs::CgroupPid;
 use oci_spec::runtime::{LinuxResources, Spec};
 
-use crate::{Error, Result};
+use crate::{controllers, Error, Result};
 
 /// Where a container's cgroup lives, relative to each hierarchy's root.
 /// With `systemd`, `slice:prefix:name` becomes `/slice/prefix-name.scope`
@@ -54,6 +54,8 @@ fn systemd_path(p: &str) -> Result<String> {
 /// One container's cgroup.
 pub struct Cgroup {
     mgr: FsManager,
+    /// The path relative to each hierarchy's root.
+    base: String,
 }
 
 fn cg_err(what: &str, path: &str, e: impl std::fmt::Display) -> Error {
@@ -69,7 +71,10 @@ impl Cgroup {
             return Err(cg_err("opening", path, "refusing the root cgroup"));
         }
         let mgr = FsManager::new(rel).map_err(|e| cg_err("opening", path, e))?;
-        Ok(Cgroup { mgr })
+        Ok(Cgroup {
+            mgr,
+            base: rel.to_string(),
+        })
     }
 
     /// Create the cgroup, put `pid` in it, apply `resources`.
@@ -92,9 +97,18 @@ impl Cgroup {
     }
 
     pub fn update(&mut self, path: &str, r: &LinuxResources) -> Result<()> {
+        let r = normalize(r);
+        let have = controllers::available(&self.mgr);
+        controllers::check(&r, self.mgr.v2(), &have).map_err(|e| cg_err("resources", path, e))?;
         self.mgr
-            .set(&normalize(r))
+            .set(&r)
             .map_err(|e| cg_err("applying resources", path, e))
+    }
+
+    /// Processes of this cgroup the OOM killer has killed so far (None
+    /// without a memory controller).
+    pub fn oom_kills(&self) -> Option<u64> {
+        controllers::oom_kills(&self.mgr, &self.base)
     }
 
     /// Host pids in the cgroup.

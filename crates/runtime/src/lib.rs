@@ -8,6 +8,7 @@
 pub mod bundle;
 pub mod cgroup;
 pub mod control;
+pub mod controllers;
 mod create;
 mod error;
 mod exec;
@@ -127,6 +128,17 @@ impl Runtime {
             .as_deref()
             .ok_or_else(|| Error::Other(format!("container {id:?} has no cgroup")))?;
         Ok(cgroup::Cgroup::open(path)?.stats_json())
+    }
+
+    /// How many of the container's processes the OOM killer has killed
+    /// (None when the host has no memory controller).
+    pub fn oom_kills(&self, id: &str) -> Result<Option<u64>> {
+        let st = self.state(id)?;
+        let path = st
+            .cgroup
+            .as_deref()
+            .ok_or_else(|| Error::Other(format!("container {id:?} has no cgroup")))?;
+        Ok(cgroup::Cgroup::open(path)?.oom_kills())
     }
 
     /// Run a new process in a running container; returns its exit code, or 0
