@@ -14,6 +14,23 @@ pub struct LogArgs {
     pub debug: bool,
 }
 
+impl LogArgs {
+    /// The same settings as flags, for a helper the sentry starts.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(log) = &self.log {
+            args.extend(["--log".into(), log.to_string_lossy().into_owned()]);
+        }
+        if self.json {
+            args.extend(["--log-format".into(), "json".into()]);
+        }
+        if self.debug {
+            args.push("--debug".into());
+        }
+        args
+    }
+}
+
 /// `moat-sentry create`: build the sandbox and supervise it.
 #[derive(Debug, Clone)]
 pub struct CreateArgs {
@@ -41,6 +58,10 @@ pub struct ExecStageArgs {
 pub enum Mode {
     Create(CreateArgs),
     ExecStage(ExecStageArgs),
+    /// `moat-sentry spawner --chan-fd N` (internal; see `spawner`).
+    Spawner {
+        chan_fd: RawFd,
+    },
 }
 
 pub fn parse(argv: &[String]) -> Result<(Mode, LogArgs)> {
@@ -88,6 +109,9 @@ pub fn parse(argv: &[String]) -> Result<(Mode, LogArgs)> {
             console_fd: opt_fd("console-fd")?,
             preserve_fds: num("preserve-fds")? as u32,
         }),
+        "spawner" => Mode::Spawner {
+            chan_fd: num("chan-fd")? as RawFd,
+        },
         other => bail!("unknown mode {other:?}"),
     };
     Ok((mode, log))

@@ -8,9 +8,7 @@ use nix::sys::socket::{
 };
 use nix::unistd::Pid;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use crate::notify;
@@ -110,18 +108,6 @@ fn start(s: &Sentry) -> Result<()> {
     if let Some((Report::Error { message }, _)) = control::recv::<Report>(chan.as_raw_fd())? {
         bail!("{message}");
     }
-    // poststart failures are logged, not fatal (runtime spec).
-    match moat_runtime::bundle::load(&s.bundle) {
-        Ok(b) => {
-            let state = crate::supervisor::hook_state(&s.id, &b, s.init, "running");
-            if let Err(e) =
-                moat_runtime::hooks::run(&b.spec, moat_runtime::hooks::Point::Poststart, &state)
-            {
-                tracing::warn!("{e}");
-            }
-        }
-        Err(e) => tracing::warn!("poststart hooks: {e}"),
-    }
     Ok(())
 }
 
@@ -169,8 +155,8 @@ fn exec(
     Ok(())
 }
 
-/// Spawn `moat-sentry exec-stage`, give it the process, collect the exec'd
-/// process's pid and seccomp listener.
+/// Start a `moat-sentry exec-stage` through the spawner, give it the
+/// process, collect the exec'd process's pid and seccomp listener.
 fn run_stage(
     s: &Sentry,
     process: &oci_spec::runtime::Process,
@@ -199,79 +185,38 @@ fn run_stage(
             .map(|(i, f)| (f.as_raw_fd(), 3 + i as RawFd)),
     );
     moves.push((theirs.as_raw_fd(), chan_fd));
-    let mut cmd = Command::new("/proc/self/exe");
-    cmd.arg("exec-stage")
-        .arg("--bundle")
-        .arg(&s.bundle)
-        .arg("--init-pid")
-        .arg(s.init.as_raw().to_string())
-        .arg("--chan-fd")
-        .arg(chan_fd.to_string())
-        .arg("--preserve-fds")
-        .arg(preserve_fds.to_string());
+    let mut args: Vec<String> = vec![
+        "exec-stage".into(),
+        "--bundle".into(),
+        s.bundle.to_string_lossy().into_owned(),
+        "--init-pid".into(),
+        s.init.as_raw().to_string(),
+        "--chan-fd".into(),
+        chan_fd.to_string(),
+        "--preserve-fds".into(),
+        preserve_fds.to_string(),
+    ];
     if console {
         moves.push((fds[3].as_raw_fd(), chan_fd + 1));
-        cmd.arg("--console-fd").arg((chan_fd + 1).to_string());
+        args.extend(["--console-fd".into(), (chan_fd + 1).to_string()]);
     }
-    if let Some(log) = &s.log.log {
-        cmd.arg("--log").arg(log);
-    }
-    if s.log.json {
-        cmd.arg("--log-format").arg("json");
-    }
-    let staged = stage_fds(&moves)?;
-    let plan: Vec<(RawFd, RawFd)> = staged
-        .iter()
-        .map(|(fd, to)| (fd.as_raw_fd(), *to))
-        .collect();
-    // SAFETY: between fork and exec the closure only calls dup2 on
-    // descriptors prepared above; it allocates nothing.
-    unsafe {
-        cmd.pre_exec(move || {
-            for &(from, to) in &plan {
-                if libc::dup2(from, to) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
-    let child = {
+    args.extend(s.log.to_args());
+    {
+        // Hold the table while spawning: the stage may exit before its pid
+        // is recorded, and the reaper must know it is a helper.
         let mut execs = s
             .execs
             .lock()
             .map_err(|_| anyhow!("sentry state poisoned"))?;
-        let child = cmd.spawn().context("starting the exec stage")?;
-        execs.helpers.insert(child.id() as i32);
-        child
-    };
-    drop(child);
-    drop(staged);
+        let pid = s
+            .spawner
+            .spawn(args, &moves)
+            .context("starting the exec stage")?;
+        execs.helpers.insert(pid);
+    }
     drop(theirs);
     control::send(ours.as_raw_fd(), process, &[])?;
     collect_stage(&ours)
-}
-
-/// Copy every source descriptor above all targets first, so placing one
-/// cannot clobber another's source. The copies are close-on-exec.
-fn stage_fds(moves: &[(RawFd, RawFd)]) -> Result<Vec<(OwnedFd, RawFd)>> {
-    let floor = moves.iter().map(|m| m.1).max().unwrap_or(0) + 1;
-    moves
-        .iter()
-        .map(|&(from, to)| {
-            nix::fcntl::fcntl(
-                // SAFETY: `from` is a live descriptor owned by the caller for
-                // the duration of this call.
-                unsafe { std::os::fd::BorrowedFd::borrow_raw(from) },
-                nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(floor.max(100)),
-            )
-            .map(|fd| {
-                // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor we own.
-                (unsafe { OwnedFd::from_raw_fd(fd) }, to)
-            })
-            .context("staging descriptors")
-        })
-        .collect()
 }
 
 fn collect_stage(chan: &OwnedFd) -> Result<(i32, OwnedFd)> {

@@ -10,6 +10,7 @@ mod filters;
 mod kernel;
 mod notify;
 mod sandbox;
+mod spawner;
 mod supervisor;
 mod syscalls;
 
@@ -29,6 +30,7 @@ fn main() {
     let code = match mode {
         args::Mode::Create(a) => supervisor::run(a, log),
         args::Mode::ExecStage(a) => exec_stage::run(a),
+        args::Mode::Spawner { chan_fd } => spawner::run(chan_fd),
     };
     std::process::exit(code);
 }

@@ -16,6 +16,7 @@ use crate::filters::Filters;
 use crate::kernel::Kernel;
 use crate::notify::{self, Dispatch};
 use crate::sandbox::{self, InitCtx, Report};
+use crate::spawner::Spawner;
 use moat_runtime::cgroup::Cgroup;
 use moat_runtime::control::{self, Reply};
 use moat_runtime::hooks;
@@ -23,7 +24,6 @@ use moat_runtime::proc::ProcId;
 
 /// State shared by the sentry's threads.
 pub struct Sentry {
-    pub id: String,
     pub kernel: Arc<Kernel>,
     pub dispatch: Arc<Dispatch>,
     pub init: Pid,
@@ -35,6 +35,8 @@ pub struct Sentry {
     /// (the init may be that quick) before `start` has its reply.
     pub starting: Mutex<()>,
     pub execs: Mutex<Execs>,
+    /// Starts exec stages: the confined sentry cannot.
+    pub spawner: Spawner,
 }
 
 /// Exec'd processes and the front ends waiting for them.
@@ -144,11 +146,14 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     moat_runtime::signal::forward_to(ProcId::of(init.as_raw())?)?;
     notify::spawn(listener, kernel.clone(), dispatch.clone())?;
     release_stdio(args.preserve_fds);
+    // After release_stdio: the spawner must not hold the caller's pipes.
+    let spawner = Spawner::start(&log)?;
+    let mut execs = Execs::default();
+    execs.helpers.insert(spawner.pid);
     // Same-uid processes (a container sharing the host's pid namespace)
     // must not ptrace the sentry or read its memory through /proc.
     nix::sys::prctl::set_dumpable(false)?;
     let sentry = Arc::new(Sentry {
-        id: args.id.clone(),
         kernel,
         dispatch,
         init,
@@ -156,7 +161,8 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         log,
         init_chan: Mutex::new(Some(chan)),
         starting: Mutex::new(()),
-        execs: Mutex::new(Execs::default()),
+        execs: Mutex::new(execs),
+        spawner,
     });
     crate::control::listen(&args.state_dir, sentry.clone())?;
     std::mem::forget(reaper);

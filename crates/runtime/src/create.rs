@@ -229,7 +229,10 @@ pub(crate) fn start(rt: &Runtime, id: &str) -> Result<()> {
     }
     let sock = control::connect_dir(&rt.container_dir(id)?)?;
     control::call(sock.as_raw_fd(), &Request::Start, &[])?;
-    state::mark_started(rt, &mut st)
+    state::mark_started(rt, &mut st)?;
+    // Here, as runc does, not in the sentry: the sentry cannot execve.
+    state::run_hooks(&st, crate::hooks::Point::Poststart, "running");
+    Ok(())
 }
 
 pub(crate) fn run(rt: &Runtime, id: &str, opts: &CreateOpts, detach: bool) -> Result<i32> {

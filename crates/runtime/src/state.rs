@@ -187,19 +187,24 @@ pub(crate) fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
         if let Some(path) = &st.cgroup {
             crate::cgroup::Cgroup::open(path)?.destroy(path)?;
         }
-        run_poststop(st);
+        run_hooks(st, crate::hooks::Point::Poststop, "stopped");
     }
     fs::remove_dir_all(&dir).map_err(|e| Error::io(format!("removing {}", dir.display()), e))
 }
 
-/// poststop hooks run once the container is gone; failures are logged.
-fn run_poststop(st: &ContainerState) {
+/// Hooks the front end runs (poststart after `start`, poststop once the
+/// container is gone): failures are logged, not fatal (runtime spec).
+pub(crate) fn run_hooks(st: &ContainerState, point: crate::hooks::Point, status: &str) {
     let Ok(bundle) = crate::bundle::load(&st.bundle) else {
         return;
     };
     let mut state = st.to_oci();
-    state["status"] = "stopped".into();
-    if let Err(e) = crate::hooks::run(&bundle.spec, crate::hooks::Point::Poststop, &state) {
+    state["status"] = status.into();
+    if point == crate::hooks::Point::Poststart {
+        // Hooks act on the container's namespaces: the init's, not the sentry's.
+        state["pid"] = st.init.pid.into();
+    }
+    if let Err(e) = crate::hooks::run(&bundle.spec, point, &state) {
         tracing::warn!("{e}");
     }
 }
