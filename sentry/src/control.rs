@@ -16,11 +16,17 @@ use crate::sandbox::Report;
 use crate::supervisor::Sentry;
 use moat_runtime::control::{self, Reply, Request};
 
-/// Bind `<state dir>/sentry.sock` and serve it on a thread.
-pub fn listen(state_dir: &Path, s: Arc<Sentry>) -> Result<()> {
+/// Bind and listen on `<state dir>/sentry.sock` (before the sentry
+/// confines itself: it may not create sockets afterwards).
+pub fn bind_socket(state_dir: &Path) -> Result<OwnedFd> {
     let (sock, addr, _dir) = control::socket_in(state_dir)?;
     bind(sock.as_raw_fd(), &addr).context("binding the control socket")?;
     listen_on(&sock, Backlog::new(16)?).context("listening on the control socket")?;
+    Ok(sock)
+}
+
+/// Serve the bound control socket on a thread.
+pub fn serve_on(sock: OwnedFd, s: Arc<Sentry>) -> Result<()> {
     std::thread::Builder::new()
         .name("control".into())
         .spawn(move || accept_loop(sock, s))?;

@@ -4,6 +4,7 @@
 //! Started by moat's front ends only (`moat create`); see `args`.
 
 mod args;
+mod confine;
 mod control;
 mod exec_stage;
 mod filters;

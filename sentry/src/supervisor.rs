@@ -143,8 +143,6 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     };
     let state = hook_state(&args.id, &bundle, init, "created");
     hooks::run(spec, hooks::Point::Create, &state)?;
-    moat_runtime::signal::forward_to(ProcId::of(init.as_raw())?)?;
-    notify::spawn(listener, kernel.clone(), dispatch.clone())?;
     release_stdio(args.preserve_fds);
     // After release_stdio: the spawner must not hold the caller's pipes.
     let spawner = Spawner::start(&log)?;
@@ -153,6 +151,12 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     // Same-uid processes (a container sharing the host's pid namespace)
     // must not ptrace the sentry or read its memory through /proc.
     nix::sys::prctl::set_dumpable(false)?;
+    let control_sock = crate::control::bind_socket(&args.state_dir)?;
+    // Everything that needs privilege or execve is done: confine, then
+    // start the threads (they inherit the allowlist and the reduced caps).
+    crate::confine::confine()?;
+    moat_runtime::signal::forward_to(ProcId::of(init.as_raw())?)?;
+    notify::spawn(listener, kernel.clone(), dispatch.clone())?;
     let sentry = Arc::new(Sentry {
         kernel,
         dispatch,
@@ -164,7 +168,7 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         execs: Mutex::new(execs),
         spawner,
     });
-    crate::control::listen(&args.state_dir, sentry.clone())?;
+    crate::control::serve_on(control_sock, sentry.clone())?;
     std::mem::forget(reaper);
     std::mem::forget(cgroup);
     Ok(sentry)

@@ -189,8 +189,10 @@ fn hooks_see_the_init_pid_and_unsupported_points_fail() {
     spec["process"]["terminal"] = false.into();
     spec["process"]["args"] = serde_json::json!(["true"]);
     let out = b.join("prestart.json");
+    let post = b.join("poststart.json");
     spec["hooks"] = serde_json::json!({
-        "prestart": [{"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", out.display())]}]
+        "prestart": [{"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", out.display())]}],
+        "poststart": [{"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", post.display())]}]
     });
     std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
     let root = std::env::temp_dir().join(unique("moat-root-hooks"));
@@ -199,6 +201,12 @@ fn hooks_see_the_init_pid_and_unsupported_points_fail() {
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(state["id"], "cli-hooks");
     assert!(state["pid"].as_i64().unwrap_or(0) > 0);
+    // poststart runs from `moat start` (the sentry cannot execve), with the
+    // same pid: the init's, whose namespaces hooks act on.
+    let started: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&post).unwrap()).unwrap();
+    assert_eq!(started["status"], "running");
+    assert_eq!(started["pid"], state["pid"]);
 
     spec["hooks"] = serde_json::json!({"createContainer": [{"path": "/bin/true"}]});
     std::fs::write(b.join("config.json"), spec.to_string()).unwrap();

@@ -331,35 +331,60 @@ fn sentry_is_closed_to_a_container_sharing_the_host_pid_namespace() {
 }
 
 #[test]
-fn sentry_notify_threads_run_under_their_own_seccomp_filter() {
+fn sentry_confines_itself_every_thread() {
     setup();
     if !is_moat() {
         return;
     }
     let c = Container::start(&["busybox", "sh", "-c", "uname -a; sleep 600"]);
     let pid = c.inspect("{{.State.Pid}}");
-    let mut notify = Vec::new();
-    let mut others = Vec::new();
+    let field = |status: &str, key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    // CAP_DAC_OVERRIDE (1), CAP_KILL (5), CAP_SYS_PTRACE (19): nothing else.
+    let kept = format!("{:016x}", (1u64 << 1) | (1 << 5) | (1 << 19));
+    let mut names = Vec::new();
     for t in std::fs::read_dir(format!("/proc/{pid}/task"))
         .unwrap()
         .flatten()
     {
         let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        let comm = comm.trim().to_string();
         let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
-        let seccomp = status
-            .lines()
-            .find(|l| l.starts_with("Seccomp:"))
-            .unwrap_or("")
-            .to_string();
-        if comm.trim() == "notify" {
-            notify.push(seccomp);
-        } else {
-            others.push(seccomp);
+        assert_eq!(field(&status, "Seccomp:"), "2", "{comm}: {status}");
+        assert_eq!(field(&status, "NoNewPrivs:"), "1", "{comm}");
+        let filters = if comm == "notify" { "2" } else { "1" };
+        assert_eq!(field(&status, "Seccomp_filters:"), filters, "{comm}");
+        for set in ["CapEff:", "CapPrm:", "CapBnd:"] {
+            assert_eq!(field(&status, set), kept, "{comm} {set}");
         }
+        for set in ["CapInh:", "CapAmb:"] {
+            assert_eq!(field(&status, set), "0000000000000000", "{comm} {set}");
+        }
+        names.push(comm);
     }
-    assert!(!notify.is_empty(), "no notify thread in the sentry");
-    assert!(notify.iter().all(|s| s == "Seccomp:\t2"), "{notify:?}");
-    // And the workload's intercepted calls still work through them.
+    assert!(
+        names.iter().any(|n| n == "notify"),
+        "no notify thread: {names:?}"
+    );
+    // Intercepted calls and exec still work from the confined sentry.
     let out = docker(&["exec", &c.name, "uname", "-r"]);
     assert!(text(&out.stdout).contains("moat"), "{}", text(&out.stderr));
+    // The allowlists are printable.
+    let out = run(
+        std::process::Command::new(moat_bin()).arg("policy"),
+        Duration::from_secs(10),
+    );
+    let listed = text(&out.stdout);
+    let sentry_list = listed
+        .lines()
+        .skip_while(|l| !l.starts_with("sentry, every thread"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(sentry_list.contains("wait4"), "{listed}");
+    assert!(!sentry_list.contains("execve"), "{sentry_list}");
 }
