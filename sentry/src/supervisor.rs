@@ -154,7 +154,7 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     let control_sock = crate::control::bind_socket(&args.state_dir)?;
     // Everything that needs privilege or execve is done: confine, then
     // start the threads (they inherit the allowlist and the reduced caps).
-    crate::confine::confine()?;
+    crate::confine::confine(&args.state_dir)?;
     moat_runtime::signal::forward_to(ProcId::of(init.as_raw())?)?;
     notify::spawn(listener, kernel.clone(), dispatch.clone())?;
     let sentry = Arc::new(Sentry {

@@ -371,6 +371,18 @@ fn sentry_confines_itself_every_thread() {
         names.iter().any(|n| n == "notify"),
         "no notify thread: {names:?}"
     );
+    // A mount namespace of its own: a read-only empty root and /proc.
+    let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/mnt")).unwrap();
+    assert_ne!(ns(&pid), ns("self"));
+    let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap();
+    let points: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .collect();
+    assert_eq!(points, ["/", "/proc"], "{mounts}");
+    // A uid-1000 process's intercepted calls need the kept capabilities.
+    let out = docker(&["exec", "-u", "1000", &c.name, "uname", "-r"]);
+    assert!(text(&out.stdout).contains("moat"), "{}", text(&out.stderr));
     // Intercepted calls and exec still work from the confined sentry.
     let out = docker(&["exec", &c.name, "uname", "-r"]);
     assert!(text(&out.stdout).contains("moat"), "{}", text(&out.stderr));
