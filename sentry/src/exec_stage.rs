@@ -12,6 +12,7 @@ use std::os::unix::fs::MetadataExt;
 
 use crate::args::ExecStageArgs;
 use crate::filters::Filters;
+use crate::fork::{clone_fork, Forked};
 use crate::sandbox::{self, Report};
 use moat_runtime::control;
 
@@ -46,22 +47,10 @@ fn stage(a: &ExecStageArgs, chan: &OwnedFd) -> Result<()> {
     let (process, _) =
         control::recv::<Process>(chan.as_raw_fd())?.context("the sentry sent no process")?;
     join_namespaces(a.init_pid)?;
-    // SAFETY: this helper is single-threaded, so the child may run ordinary
-    // code; a null stack makes clone fork-like. CLONE_PARENT makes the
+    // SAFETY: this helper is single-threaded. CLONE_PARENT makes the
     // process the sentry's child, so the sentry reaps it.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            libc::CLONE_PARENT as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    match pid {
-        -1 => Err(std::io::Error::last_os_error()).context("forking the exec'd process"),
-        0 => {
+    match unsafe { clone_fork(libc::CLONE_PARENT) }.context("forking the exec'd process")? {
+        Forked::Child => {
             let err = child(a, &process, &filters, chan).unwrap_err();
             let _ = control::send(
                 chan.as_raw_fd(),
@@ -72,8 +61,8 @@ fn stage(a: &ExecStageArgs, chan: &OwnedFd) -> Result<()> {
             );
             std::process::exit(1)
         }
-        pid => {
-            control::send(chan.as_raw_fd(), &Report::Pid { pid: pid as i32 }, &[])?;
+        Forked::Parent(pid) => {
+            control::send(chan.as_raw_fd(), &Report::Pid { pid }, &[])?;
             Ok(())
         }
     }

@@ -8,6 +8,7 @@ mod confine;
 mod control;
 mod exec_stage;
 mod filters;
+mod fork;
 mod kernel;
 mod notify;
 mod sandbox;

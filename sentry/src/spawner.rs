@@ -16,6 +16,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::Mutex;
 
+use crate::fork::{clone_fork, Forked};
 use moat_runtime::control;
 
 /// Run `/proc/self/exe ARGS...` with the message's descriptors placed at
@@ -149,22 +150,10 @@ fn spawn(req: &SpawnRequest, fds: &[OwnedFd]) -> Result<i32> {
         .zip(req.targets.iter().copied())
         .collect();
     let staged = stage(&moves)?;
-    // SAFETY: the spawner is single-threaded, so the child may run ordinary
-    // code; a null stack makes clone fork-like. CLONE_PARENT makes the new
+    // SAFETY: the spawner is single-threaded. CLONE_PARENT makes the new
     // process the sentry's child, which reaps it.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            libc::CLONE_PARENT as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    match pid {
-        -1 => Err(std::io::Error::last_os_error()).context("forking"),
-        0 => {
+    match unsafe { clone_fork(libc::CLONE_PARENT) }.context("forking")? {
+        Forked::Child => {
             for (fd, to) in &staged {
                 // SAFETY: dup2 between descriptors this process owns.
                 if unsafe { libc::dup2(fd.as_raw_fd(), *to) } < 0 {
@@ -174,7 +163,7 @@ fn spawn(req: &SpawnRequest, fds: &[OwnedFd]) -> Result<i32> {
             let _ = nix::unistd::execv(&exe, &argv);
             std::process::exit(127)
         }
-        pid => Ok(pid as i32),
+        Forked::Parent(pid) => Ok(pid),
     }
 }
 

@@ -112,33 +112,28 @@ impl Runtime {
 
     /// Change a running container's resource limits.
     pub fn update(&self, id: &str, resources: &oci_spec::runtime::LinuxResources) -> Result<()> {
-        let st = self.state(id)?;
-        let path = st
-            .cgroup
-            .as_deref()
-            .ok_or_else(|| Error::Other(format!("container {id:?} has no cgroup to update")))?;
-        cgroup::Cgroup::open(path)?.update(path, resources)
+        let (mut cg, path) = self.cgroup(id)?;
+        cg.update(&path, resources)
     }
 
     /// runc-style stats of a container's cgroup (`events --stats`).
     pub fn stats(&self, id: &str) -> Result<serde_json::Value> {
-        let st = self.state(id)?;
-        let path = st
-            .cgroup
-            .as_deref()
-            .ok_or_else(|| Error::Other(format!("container {id:?} has no cgroup")))?;
-        Ok(cgroup::Cgroup::open(path)?.stats_json())
+        Ok(self.cgroup(id)?.0.stats_json())
     }
 
     /// How many of the container's processes the OOM killer has killed
     /// (None when the host has no memory controller).
     pub fn oom_kills(&self, id: &str) -> Result<Option<u64>> {
-        let st = self.state(id)?;
-        let path = st
+        Ok(self.cgroup(id)?.0.oom_kills())
+    }
+
+    /// The container's cgroup and its path.
+    fn cgroup(&self, id: &str) -> Result<(cgroup::Cgroup, String)> {
+        let path = self
+            .state(id)?
             .cgroup
-            .as_deref()
             .ok_or_else(|| Error::Other(format!("container {id:?} has no cgroup")))?;
-        Ok(cgroup::Cgroup::open(path)?.oom_kills())
+        Ok((cgroup::Cgroup::open(&path)?, path))
     }
 
     /// Run a new process in a running container; returns its exit code, or 0

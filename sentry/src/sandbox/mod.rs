@@ -20,6 +20,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 use crate::filters::Filters;
+use crate::fork::{clone_fork, Forked};
 
 /// What a process being prepared tells the sentry on its channel.
 #[derive(Debug, Serialize, Deserialize)]
@@ -73,21 +74,11 @@ pub fn spawn_init(ctx: InitCtx) -> Result<(Pid, OwnedFd)> {
     )
     .context("init channel")?;
     let sentry = nix::unistd::getpid();
-    // SAFETY: the sentry is single-threaded until the init exists, so the
-    // child may run ordinary Rust code; a null stack makes clone fork-like.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            (flags.bits() | libc::SIGCHLD) as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    match pid {
-        -1 => Err(std::io::Error::last_os_error()).context("creating the sandbox namespaces"),
-        0 => {
+    // SAFETY: the sentry is single-threaded until the init exists.
+    let forked = unsafe { clone_fork(flags.bits() | libc::SIGCHLD) }
+        .context("creating the sandbox namespaces")?;
+    match forked {
+        Forked::Child => {
             drop(ours);
             let err = init_main(ctx, sentry, &theirs).unwrap_err();
             let _ = moat_runtime::control::send(
@@ -99,7 +90,7 @@ pub fn spawn_init(ctx: InitCtx) -> Result<(Pid, OwnedFd)> {
             );
             std::process::exit(1)
         }
-        pid => Ok((Pid::from_raw(pid as i32), ours)),
+        Forked::Parent(pid) => Ok((Pid::from_raw(pid), ours)),
     }
 }
 
