@@ -54,6 +54,30 @@ fn uname_and_hostname() {
     assert_eq!(lines[2], "sandbox-1");
 }
 
+/// The sentry keeps each caller's memory file open between calls; an
+/// `execve` replaces the address space under the same pid, so the cached
+/// file must go. (`sh` without HOSTNAME calls uname(2) before the exec.)
+#[test]
+fn intercepted_calls_work_after_execve_in_the_same_process() {
+    setup();
+    let out = docker_run(&[
+        "-m",
+        "64m",
+        "moat-probe",
+        "env",
+        "-i",
+        "/bin/sh",
+        "-c",
+        "exec probe sysinfo",
+    ]);
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("sysinfo: totalram="),
+        "{report} {}",
+        text(&out.stderr)
+    );
+}
+
 fn status_field(extra: &[&str], field: &str) -> String {
     let mut args = extra.to_vec();
     args.extend_from_slice(&["busybox", "grep", field, "/proc/self/status"]);

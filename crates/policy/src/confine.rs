@@ -27,6 +27,7 @@ pub const NOTIFY_THREAD: &[&str] = &[
     "statx",
     "lseek",
     "getdents64",
+    "pidfd_open",
     "sysinfo",
     "getpid",
     "gettid",

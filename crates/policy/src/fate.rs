@@ -39,6 +39,10 @@ pub enum Fate {
     /// Sent to the sentry (`SECCOMP_RET_USER_NOTIF`), which answers it in
     /// its handler module of this name.
     Emulated { handler: &'static str },
+    /// Sent to the sentry like an emulated call, which checks it and lets
+    /// the kernel run it (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`). Unlike an
+    /// emulated call, the OCI profile's verdict on it still applies first.
+    Supervised { handler: &'static str },
     /// Fails in the kernel with `errno` (`SECCOMP_RET_ERRNO`); the sentry
     /// never sees it.
     Denied { errno: i32 },
@@ -56,7 +60,7 @@ impl Entry {
     /// The sentry handler module, for emulated calls.
     pub fn handler(&self) -> Option<&'static str> {
         match self.fate {
-            Fate::Emulated { handler } => Some(handler),
+            Fate::Emulated { handler } | Fate::Supervised { handler } => Some(handler),
             _ => None,
         }
     }
@@ -106,7 +110,7 @@ pub(crate) fn render(entries: &[Entry]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>3}  {:<24} {:<9} HANDLER/ERRNO",
+        "{:>3}  {:<24} {:<10} HANDLER/ERRNO",
         "NR", "NAME", "FATE"
     );
     for e in entries {
@@ -117,9 +121,10 @@ pub(crate) fn render(entries: &[Entry]) -> String {
                 format!("{} unless {}", errno_name(*errno), describe(any_of)),
             ),
             Fate::Emulated { handler } => ("emulated", (*handler).to_string()),
+            Fate::Supervised { handler } => ("supervised", (*handler).to_string()),
             Fate::Denied { errno } => ("denied", errno_name(*errno)),
         };
-        let line = format!("{:>3}  {:<24} {:<9} {detail}", e.nr, e.name, fate);
+        let line = format!("{:>3}  {:<24} {:<10} {detail}", e.nr, e.name, fate);
         let _ = writeln!(out, "{}", line.trim_end());
     }
     let _ = writeln!(

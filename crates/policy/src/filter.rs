@@ -37,7 +37,7 @@ fn compile() -> Result<Vec<libc::sock_filter>, PolicyError> {
     let verdict = |nr: u32| match lookup_nr(nr).map(|e| &e.fate) {
         None => Target::Ret(bpf::errno(libc::ENOSYS as u32)),
         Some(Fate::Native) => Target::Ret(bpf::RET_ALLOW),
-        Some(Fate::Emulated { .. }) => Target::Ret(bpf::RET_USER_NOTIF),
+        Some(Fate::Emulated { .. } | Fate::Supervised { .. }) => Target::Ret(bpf::RET_USER_NOTIF),
         Some(Fate::Denied { errno }) => Target::Ret(bpf::errno(*errno as u32)),
         Some(Fate::NativeIf { .. }) => match blocks.get(&nr) {
             Some(l) => Target::Block(*l),

@@ -100,6 +100,14 @@ const fn emulated(nr: u32, name: &'static str, handler: &'static str) -> Entry {
     }
 }
 
+const fn supervised(nr: u32, name: &'static str, handler: &'static str) -> Entry {
+    Entry {
+        nr,
+        name,
+        fate: Fate::Supervised { handler },
+    }
+}
+
 const fn denied(nr: u32, name: &'static str, errno: i32) -> Entry {
     Entry {
         nr,
@@ -169,7 +177,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native_if(56, "clone", CLONE, EPERM), // no namespace flags: namespaces are the sentry's
     native(57, "fork"),
     native(58, "vfork"),
-    native(59, "execve"),
+    supervised(59, "execve", "exec"),
     native(60, "exit"),
     native(61, "wait4"),
     native(62, "kill"),
@@ -432,7 +440,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(319, "memfd_create"),
     denied(320, "kexec_file_load", EPERM),
     denied(321, "bpf", EPERM),
-    native(322, "execveat"),
+    supervised(322, "execveat", "exec"),
     denied(323, "userfaultfd", EPERM), // turns kernel races into reliable exploits
     native(324, "membarrier"),
     native(325, "mlock2"),

@@ -210,7 +210,7 @@ fn agrees_with_the_table_everywhere() {
             let want = match lookup_nr(n).map(|e| &e.fate) {
                 None => errno(libc::ENOSYS),
                 Some(Fate::Native) => ALLOW,
-                Some(Fate::Emulated { .. }) => NOTIFY,
+                Some(Fate::Emulated { .. } | Fate::Supervised { .. }) => NOTIFY,
                 Some(Fate::Denied { errno: e }) => errno(*e),
                 Some(Fate::NativeIf { any_of, errno: e }) => {
                     if any_of.iter().any(|all| reference(all, a)) {

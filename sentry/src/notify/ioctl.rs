@@ -33,6 +33,9 @@ pub struct NotifResp {
     pub flags: u32,
 }
 
+/// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`: let the kernel run the call.
+pub const FLAG_CONTINUE: u32 = 1;
+
 const RECV: libc::c_ulong = 0xc050_2100;
 const SEND: libc::c_ulong = 0xc018_2101;
 const ID_VALID: libc::c_ulong = 0x4008_2102;

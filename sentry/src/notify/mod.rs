@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::kernel::Kernel;
 use crate::syscalls::{self, Call, Handler};
+use mem::MemCache;
 
 /// Emulated syscall numbers → (name, handler), built from the policy table.
 pub struct Dispatch {
@@ -25,7 +26,7 @@ impl Dispatch {
     pub fn from_policy() -> Result<Dispatch> {
         let mut handlers = Vec::new();
         for e in moat_policy::table() {
-            let moat_policy::Fate::Emulated { handler } = e.fate else {
+            let Some(handler) = e.handler() else {
                 continue;
             };
             let h = syscalls::handler(handler, e.name).ok_or_else(|| {
@@ -73,6 +74,7 @@ pub fn spawn(listener: OwnedFd, kernel: Arc<Kernel>, dispatch: Arc<Dispatch>) ->
 
 fn serve(listener: OwnedFd, kernel: &Kernel, dispatch: &Dispatch) {
     let fd = listener.as_raw_fd();
+    let mut mem = MemCache::default();
     if let Err(e) = ioctl::set_sync_wakeup(fd) {
         tracing::debug!("synchronous wake-up unavailable: {e}");
     }
@@ -100,7 +102,7 @@ fn serve(listener: OwnedFd, kernel: &Kernel, dispatch: &Dispatch) {
                 return;
             }
         };
-        let resp = handle(kernel, dispatch, fd, &notif);
+        let resp = handle(kernel, dispatch, fd, &notif, &mut mem);
         match ioctl::send(fd, &resp) {
             // The caller was interrupted or died: nobody waits for the answer.
             Ok(()) | Err(Errno::ENOENT) => {}
@@ -109,11 +111,23 @@ fn serve(listener: OwnedFd, kernel: &Kernel, dispatch: &Dispatch) {
     }
 }
 
-fn handle(kernel: &Kernel, dispatch: &Dispatch, fd: i32, n: &ioctl::Notif) -> ioctl::NotifResp {
+fn handle(
+    kernel: &Kernel,
+    dispatch: &Dispatch,
+    fd: i32,
+    n: &ioctl::Notif,
+    mem: &mut MemCache,
+) -> ioctl::NotifResp {
     let entry = dispatch.get(n.data.nr);
+    let mut call = Call::new(kernel, fd, n, mem);
     let result = match entry {
-        Some((_, h)) => h(&mut Call::new(kernel, fd, n)),
+        Some((_, h)) => h(&mut call),
         None => Err(Errno::ENOSYS),
+    };
+    let flags = if call.continues() && result.is_ok() {
+        ioctl::FLAG_CONTINUE
+    } else {
+        0
     };
     if kernel.strace {
         let name = entry.map_or("?", |(name, _)| name);
@@ -135,6 +149,6 @@ fn handle(kernel: &Kernel, dispatch: &Dispatch, fd: i32, n: &ioctl::Notif) -> io
         id: n.id,
         val,
         error,
-        flags: 0,
+        flags,
     }
 }

@@ -4,6 +4,7 @@
 //! trusts a pointer argument twice and re-checks that the call is still
 //! pending before it changes sandbox state.
 
+mod exec;
 mod hostname;
 mod sysinfo;
 mod syslog;
@@ -14,7 +15,7 @@ use std::os::fd::RawFd;
 
 use crate::kernel::Kernel;
 use crate::notify::ioctl;
-use crate::notify::mem::ProcMem;
+use crate::notify::mem::{MemCache, ProcMem};
 
 /// One intercepted call.
 pub struct Call<'a> {
@@ -23,40 +24,55 @@ pub struct Call<'a> {
     pub kernel: &'a Kernel,
     listener: RawFd,
     id: u64,
-    mem: Option<ProcMem>,
+    mem: &'a mut MemCache,
+    /// Let the kernel run the call natively once the handler returns.
+    continue_native: bool,
 }
 
 pub type Handler = fn(&mut Call) -> Result<i64, Errno>;
 
 impl<'a> Call<'a> {
-    pub fn new(kernel: &'a Kernel, listener: RawFd, n: &ioctl::Notif) -> Call<'a> {
+    pub fn new(
+        kernel: &'a Kernel,
+        listener: RawFd,
+        n: &ioctl::Notif,
+        mem: &'a mut MemCache,
+    ) -> Call<'a> {
         Call {
             pid: n.pid,
             args: n.data.args,
             kernel,
             listener,
             id: n.id,
-            mem: None,
+            mem,
+            continue_native: false,
         }
     }
 
-    /// The caller's memory, opened once and checked to belong to the caller.
+    /// The caller's memory, checked to belong to the caller.
     pub fn mem(&mut self) -> Result<&ProcMem, Errno> {
-        if self.mem.is_none() {
-            let mem = ProcMem::open(self.pid)?;
-            self.still_pending()?;
-            self.mem = Some(mem);
-        }
-        self.mem.as_ref().ok_or(Errno::EIO)
+        let (listener, id) = (self.listener, self.id);
+        self.mem.get(self.pid, move || pending(listener, id))
+    }
+
+    /// The caller's address space is about to be replaced (execve).
+    pub fn forget_memory(&mut self) {
+        self.mem.forget_all();
+    }
+
+    /// Answer "run it natively" (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`): only
+    /// for calls whose safety does not depend on their pointer arguments.
+    pub fn continue_natively(&mut self) {
+        self.continue_native = true;
+    }
+
+    pub fn continues(&self) -> bool {
+        self.continue_native
     }
 
     /// Fails once the caller died or gave up: act only on pending calls.
     pub fn still_pending(&self) -> Result<(), Errno> {
-        if ioctl::id_valid(self.listener, self.id) {
-            Ok(())
-        } else {
-            Err(Errno::ESRCH)
-        }
+        pending(self.listener, self.id)
     }
 
     /// Does the caller hold `cap` in its effective set?
@@ -72,10 +88,20 @@ impl<'a> Call<'a> {
     }
 }
 
+fn pending(listener: RawFd, id: u64) -> Result<(), Errno> {
+    if ioctl::id_valid(listener, id) {
+        Ok(())
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
+
 /// The handler the policy table names for `syscall` in `module`.
 pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
     Some(match (module, syscall) {
         ("uname", "uname") => uname::uname,
+        ("exec", "execve") => exec::execve,
+        ("exec", "execveat") => exec::execve,
         ("syslog", "syslog") => syslog::syslog,
         ("sysinfo", "sysinfo") => sysinfo::sysinfo,
         ("hostname", "sethostname") => hostname::sethostname,
