@@ -5,6 +5,7 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::fs;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::state::{ContainerState, Status};
@@ -76,6 +77,42 @@ impl ProcId {
 
 /// Host pids of every descendant of `root` (not `root` itself).
 pub fn descendants(root: i32) -> Vec<i32> {
+    if Path::new(&format!("/proc/{root}/task/{root}/children")).exists() {
+        return descendants_by_children(root);
+    }
+    descendants_by_scan(root)
+}
+
+/// Walk `/proc/<pid>/task/<tid>/children` (CONFIG_PROC_CHILDREN): reads
+/// only the tree's own files, where a scan reads every host process.
+fn descendants_by_children(root: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut todo = vec![root];
+    while let Some(p) = todo.pop() {
+        for task in fs::read_dir(format!("/proc/{p}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let kids = fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for c in kids
+                .split_whitespace()
+                .filter_map(|c| c.parse::<i32>().ok())
+            {
+                let live = read_stat(c).is_some_and(|st| st.state != 'Z');
+                if live && seen.insert(c) {
+                    out.push(c);
+                    todo.push(c);
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+fn descendants_by_scan(root: i32) -> Vec<i32> {
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Some(pid) = entry
