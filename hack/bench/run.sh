@@ -88,7 +88,8 @@ bench_memory() {
     pid=$(docker inspect -f '{{.State.Pid}}' "$c")
     case "$rt" in
       runc) kib=0 ;;  # runc leaves nothing but the workload behind
-      moat) kib=$(rss_kib "$pid") ;;  # the sentry (no gofer yet)
+      moat) kib=$(rss_kib "$pid")  # the sentry and its spawner (no gofer yet)
+        for p in $(pgrep -P "$pid" -f "moat-sentry spawner"); do kib=$((kib + $(rss_kib "$p"))); done ;;
       runsc) kib=0
         for p in $(pgrep -f "runsc.*$c"); do kib=$((kib + $(rss_kib "$p"))); done ;;
     esac
