@@ -12,6 +12,8 @@ pub struct LogArgs {
     pub log: Option<PathBuf>,
     pub json: bool,
     pub debug: bool,
+    /// Log intercepted calls (also implied by `debug`).
+    pub strace: bool,
 }
 
 impl LogArgs {
@@ -26,6 +28,9 @@ impl LogArgs {
         }
         if self.debug {
             args.push("--debug".into());
+        }
+        if self.strace {
+            args.push("--strace".into());
         }
         args
     }
@@ -72,6 +77,7 @@ pub fn parse(argv: &[String]) -> Result<(Mode, LogArgs)> {
     while let Some(flag) = it.next() {
         match flag.as_str() {
             "--debug" => log.debug = true,
+            "--strace" => log.strace = true,
             f if f.starts_with("--") => {
                 let v = it.next().ok_or_else(|| anyhow!("{f} needs a value"))?;
                 kv.insert(&f[2..], v);

@@ -114,7 +114,7 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         spec.hostname().as_deref().unwrap_or("localhost"),
         spec.domainname().as_deref().unwrap_or(""),
         mem_limit,
-        log.debug,
+        log.debug || log.strace,
     ));
     let cgroup = match &args.cgroup {
         Some(path) => {

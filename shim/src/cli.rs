@@ -23,6 +23,10 @@ pub struct Cli {
     /// Debug logging, including an strace-like log of intercepted calls.
     #[arg(long, global = true)]
     pub debug: bool,
+    /// Log every call the sentry intercepts, with its result (like runsc's
+    /// --strace), without the rest of the debug log.
+    #[arg(long, global = true)]
+    pub strace: bool,
     /// Interpret cgroupsPath as systemd slice:prefix:name.
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,

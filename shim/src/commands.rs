@@ -13,6 +13,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
         log: cli.log.clone(),
         log_json: cli.log_format == crate::cli::LogFormat::Json,
         debug: cli.debug,
+        strace: cli.strace,
         systemd_cgroup: cli.systemd_cgroup,
     };
     match &cli.cmd {

@@ -160,6 +160,44 @@ fn run_through_the_cli() {
 }
 
 #[test]
+fn strace_flag_logs_intercepted_calls_without_debug_noise() {
+    let b = bundle("strace-only");
+    let mut spec = spec_json();
+    spec["process"]["terminal"] = false.into();
+    spec["process"]["args"] = serde_json::json!(["sh", "-c", "uname -r; hostname x || true"]);
+    std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
+    let root = std::env::temp_dir().join(unique("moat-root-strace-only"));
+    let log = std::env::temp_dir()
+        .join(unique("moat-strace-only"))
+        .with_extension("log");
+    let log_arg = log.to_string_lossy().to_string();
+    let out = moat_run(
+        &root,
+        &b,
+        "cli-strace-only",
+        &["--log", &log_arg, "--strace"],
+    );
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let calls: Vec<&str> = logged.lines().collect();
+    assert!(
+        calls
+            .iter()
+            .any(|l| l.contains("uname(") && l.contains("= 0")),
+        "{logged}"
+    );
+    // The result of a failing call is logged too (no CAP_SYS_ADMIN: EPERM).
+    assert!(
+        calls
+            .iter()
+            .any(|l| l.contains("sethostname(") && l.contains("EPERM")),
+        "{logged}"
+    );
+    assert!(!logged.contains("level=debug"), "{logged}");
+}
+
+#[test]
 fn debug_logs_intercepted_calls_strace_like() {
     let b = bundle("strace");
     let mut spec = spec_json();

@@ -270,5 +270,8 @@ impl Runtime {
         if self.debug {
             cmd.arg("--debug");
         }
+        if self.strace {
+            cmd.arg("--strace");
+        }
     }
 }

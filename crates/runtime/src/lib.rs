@@ -38,6 +38,8 @@ pub struct Runtime {
     pub log_json: bool,
     /// Debug logging, including the sentry's strace-like log of intercepted calls.
     pub debug: bool,
+    /// The sentry's strace-like log of intercepted calls alone (`--strace`).
+    pub strace: bool,
     /// Interpret `linux.cgroupsPath` as systemd `slice:prefix:name`.
     pub systemd_cgroup: bool,
 }
@@ -59,6 +61,7 @@ impl Runtime {
             log: None,
             log_json: false,
             debug: false,
+            strace: false,
             systemd_cgroup: false,
         }
     }
