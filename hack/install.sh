@@ -8,9 +8,9 @@ cd "$MOAT_REPO"
 prefix=${MOAT_PREFIX:-/usr/local/bin}
 name=${MOAT_RUNTIME_NAME:-moat}
 log "building moat (release)"
-cargo build --release --quiet -p moat-shim -p moat-sentry
+cargo build --release --quiet -p moat-shim -p moat-sentry -p moat-containerd-shim
 mkdir -p "$prefix"
-for bin in moat moat-sentry; do
+for bin in moat moat-sentry containerd-shim-moat-v1; do
   # Copy then rename: running sentries keep the old file.
   install -m 0755 "target/release/$bin" "$prefix/.$bin.new"
   mv -f "$prefix/.$bin.new" "$prefix/$bin"

@@ -68,6 +68,7 @@ fn create_opts(a: &CreateArgs) -> CreateOpts {
         pid_file: a.pid_file.clone(),
         console_socket: a.console_socket.clone(),
         preserve_fds: a.preserve_fds,
+        stdio: None,
     }
 }
 

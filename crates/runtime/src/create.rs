@@ -179,6 +179,14 @@ fn spawn_sentry(
         cmd.arg("--cgroup").arg(path);
     }
     rt.sentry_log_args(&mut cmd);
+    if let Some(stdio) = opts.stdio {
+        let [i, o, e] = stdio.map(|fd| {
+            // SAFETY: the caller lends these descriptors for this call.
+            unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()
+        });
+        let dup = |r: std::io::Result<OwnedFd>| r.map_err(|e| Error::io("stdio for the sentry", e));
+        cmd.stdin(dup(i)?).stdout(dup(o)?).stderr(dup(e)?);
+    }
     let mut moves = vec![(sync.as_raw_fd(), base)];
     if let Some(c) = console {
         moves.push((c.as_raw_fd(), base + 1));

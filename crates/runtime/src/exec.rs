@@ -28,7 +28,8 @@ pub struct ExecOpts {
     pub preserve_fds: u32,
 }
 
-pub(crate) fn exec(rt: &Runtime, id: &str, opts: &ExecOpts) -> Result<i32> {
+/// Fails unless the container can run another process.
+fn check_running(rt: &Runtime, id: &str) -> Result<()> {
     let st = rt.state(id)?;
     if st.status == Status::Stopped {
         return Err(Error::WrongState {
@@ -37,6 +38,11 @@ pub(crate) fn exec(rt: &Runtime, id: &str, opts: &ExecOpts) -> Result<i32> {
             wanted: "cannot exec in it",
         });
     }
+    Ok(())
+}
+
+pub(crate) fn exec(rt: &Runtime, id: &str, opts: &ExecOpts) -> Result<i32> {
+    check_running(rt, id)?;
     let dir = rt.container_dir(id)?;
     let console = match (
         opts.process.terminal().unwrap_or(false),
@@ -126,19 +132,77 @@ fn run_exec(
 }
 
 fn start_remote(dir: &Path, opts: &ExecOpts, console: Option<&OwnedFd>) -> Result<(OwnedFd, i32)> {
-    let sock = control::connect_dir(dir)?;
     let mut fds: Vec<RawFd> = vec![0, 1, 2];
     fds.extend(console.map(|c| c.as_raw_fd()));
     fds.extend((0..opts.preserve_fds as RawFd).map(|i| 3 + i));
+    ask_sentry(
+        dir,
+        &opts.process,
+        console.is_some(),
+        opts.preserve_fds,
+        &fds,
+    )
+}
+
+/// Send the exec request with its descriptors (stdio, console, preserved).
+fn ask_sentry(
+    dir: &Path,
+    process: &oci_spec::runtime::Process,
+    console: bool,
+    preserve_fds: u32,
+    fds: &[RawFd],
+) -> Result<(OwnedFd, i32)> {
+    let sock = control::connect_dir(dir)?;
     let req = Request::Exec {
-        process: Box::new(opts.process.clone()),
-        console: console.is_some(),
-        preserve_fds: opts.preserve_fds,
+        process: Box::new(process.clone()),
+        console,
+        preserve_fds,
     };
-    match control::call(sock.as_raw_fd(), &req, &fds)? {
+    match control::call(sock.as_raw_fd(), &req, fds)? {
         Reply::Started { pid } => Ok((sock, pid)),
         other => Err(Error::Sentry(format!("unexpected reply {other:?}"))),
     }
+}
+
+/// A process started by [`Runtime::exec_start`](crate::Runtime::exec_start).
+pub struct Execution {
+    /// Host pid.
+    pub pid: i32,
+    /// The sentry reports the exit here; closing it kills the process.
+    sock: OwnedFd,
+}
+
+impl Execution {
+    /// Block until the process ends; its shell-style exit code.
+    pub fn wait(&self) -> Result<i32> {
+        loop {
+            match control::recv::<Reply>(self.sock.as_raw_fd())? {
+                Some((Reply::Exited { code }, _)) => return Ok(code),
+                Some(_) => continue,
+                None => return Err(Error::Sentry("the sentry went away".into())),
+            }
+        }
+    }
+}
+
+pub(crate) fn start(
+    rt: &Runtime,
+    id: &str,
+    process: &oci_spec::runtime::Process,
+    stdio: [RawFd; 3],
+    console_socket: Option<&Path>,
+) -> Result<Execution> {
+    check_running(rt, id)?;
+    let console = match console_socket {
+        Some(p) => Some(OwnedFd::from(UnixStream::connect(p).map_err(|e| {
+            Error::io(format!("connecting to console socket {}", p.display()), e)
+        })?)),
+        None => None,
+    };
+    let mut fds = stdio.to_vec();
+    fds.extend(console.as_ref().map(|c| c.as_raw_fd()));
+    let (sock, pid) = ask_sentry(&rt.container_dir(id)?, process, console.is_some(), 0, &fds)?;
+    Ok(Execution { pid, sock })
 }
 
 /// A detached waiter must not hold the caller's stdio (the caller waits for

@@ -21,7 +21,7 @@ pub mod state;
 use std::path::{Path, PathBuf};
 
 pub use error::{Error, Result};
-pub use exec::ExecOpts;
+pub use exec::{ExecOpts, Execution};
 pub use state::{ContainerState, Status};
 
 /// Default state root, like runc's `/run/runc`.
@@ -52,6 +52,9 @@ pub struct CreateOpts {
     pub console_socket: Option<PathBuf>,
     /// Number of extra descriptors (after stdio) passed to the container's init.
     pub preserve_fds: u32,
+    /// The init's stdin, stdout and stderr (borrowed for the call); the
+    /// caller's own when None (the CLI's case).
+    pub stdio: Option<[std::os::fd::RawFd; 3]>,
 }
 
 impl Runtime {
@@ -143,6 +146,19 @@ impl Runtime {
     /// with `detach` once it started.
     pub fn exec(&self, id: &str, opts: &ExecOpts) -> Result<i32> {
         exec::exec(self, id, opts)
+    }
+
+    /// Start a process in a running container with the given stdio (and
+    /// pty console socket); the returned handle waits for its exit. For
+    /// front ends that serve many containers at once (the shim).
+    pub fn exec_start(
+        &self,
+        id: &str,
+        process: &oci_spec::runtime::Process,
+        stdio: [std::os::fd::RawFd; 3],
+        console_socket: Option<&Path>,
+    ) -> Result<Execution> {
+        exec::start(self, id, process, stdio, console_socket)
     }
 
     /// Directory of the installed binaries (`moat-sentry` lives next to `moat`).

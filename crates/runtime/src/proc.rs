@@ -161,8 +161,31 @@ pub(crate) fn workload_pids(st: &ContainerState) -> Vec<i32> {
         .filter(|c| c.exists())
         .map(|c| c.pids());
     let mut pids = from_cgroup.unwrap_or_else(|| descendants(st.sentry.pid));
-    pids.retain(|p| *p != st.sentry.pid);
+    // A cgroup lists threads too; and the sentry's helpers (its spawner,
+    // exec stages) run the sentry's binary: neither is a workload process.
+    let sentry_exe = exe_id(st.sentry.pid);
+    pids.retain(|&p| p != st.sentry.pid && is_process(p) && exe_id(p) != sentry_exe);
     pids
+}
+
+/// A thread group leader (a process), not one of its other threads.
+fn is_process(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Tgid:"))
+                .and_then(|v| v.trim().parse::<i32>().ok())
+        })
+        .is_some_and(|tgid| tgid == pid)
+}
+
+/// The executable's (device, inode).
+fn exe_id(pid: i32) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(format!("/proc/{pid}/exe"))
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
 }
 
 pub(crate) fn kill(rt: &Runtime, id: &str, sig: Signal, all: bool) -> Result<()> {

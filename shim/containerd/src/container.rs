@@ -1,0 +1,117 @@
+//! The containers one shim serves and their processes: the init (its pid
+//! is the sentry's) and exec'd processes, with their exits.
+
+use moat_runtime::Runtime;
+use oci_spec::runtime::Process;
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::SystemTime;
+use tokio::sync::watch;
+
+use crate::stdio;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Exit {
+    pub code: u32,
+    pub at: SystemTime,
+}
+
+/// One process of a container: its init or an exec'd process.
+pub struct Proc {
+    /// 0 until started (exec'd processes).
+    pub pid: i32,
+    pub stdio: stdio::Paths,
+    pub started: bool,
+    pub exit: watch::Sender<Option<Exit>>,
+    /// The pty master of a `-t` process, for ResizePty.
+    pub pty: Option<OwnedFd>,
+    /// An exec'd process's spec, until it starts.
+    pub spec: Option<Process>,
+}
+
+impl Proc {
+    pub fn new(pid: i32, stdio: stdio::Paths, spec: Option<Process>) -> Proc {
+        Proc {
+            pid,
+            stdio,
+            started: false,
+            exit: watch::channel(None).0,
+            pty: None,
+            spec,
+        }
+    }
+
+    pub fn exited(&self) -> Option<Exit> {
+        *self.exit.borrow()
+    }
+}
+
+pub struct Container {
+    pub bundle: PathBuf,
+    pub init: Proc,
+    pub execs: HashMap<String, Proc>,
+    /// The rootfs mounts the shim made (from CreateTaskRequest.rootfs).
+    pub mounted_rootfs: bool,
+}
+
+impl Container {
+    pub fn proc(&self, exec_id: &str) -> Option<&Proc> {
+        if exec_id.is_empty() {
+            Some(&self.init)
+        } else {
+            self.execs.get(exec_id)
+        }
+    }
+}
+
+/// Every container of this shim, and init exits seen before their
+/// container was recorded (a quick init may exit before Create returns).
+pub struct Table {
+    pub rt: Runtime,
+    pub containers: Mutex<HashMap<String, Container>>,
+    pub early_exits: Mutex<HashMap<i32, Exit>>,
+}
+
+impl Table {
+    pub fn new(rt: Runtime) -> Table {
+        Table {
+            rt,
+            containers: Mutex::new(HashMap::new()),
+            early_exits: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A child of the shim exited: if it is a container's sentry, record
+    /// the init's exit and return (container id, pid).
+    pub fn init_exited(&self, pid: i32, code: i32) -> Option<(String, Exit)> {
+        let exit = Exit {
+            code: code as u32,
+            at: SystemTime::now(),
+        };
+        let map = self.containers.lock().ok()?;
+        let found = map
+            .iter()
+            .find(|(_, c)| c.init.pid == pid)
+            .map(|(id, c)| (id.clone(), c));
+        match found {
+            Some((id, c)) => {
+                c.init.exit.send_replace(Some(exit));
+                Some((id, exit))
+            }
+            None => {
+                drop(map);
+                if let Ok(mut early) = self.early_exits.lock() {
+                    early.insert(pid, exit);
+                }
+                None
+            }
+        }
+    }
+
+    /// An init exit that came before its container was recorded.
+    pub fn take_early_exit(&self, pid: i32) -> Option<Exit> {
+        self.early_exits.lock().ok()?.remove(&pid)
+    }
+}

@@ -1,0 +1,224 @@
+//! containerd-shim-moat-v1 through `ctr`, against the containerd that
+//! hack/daemons.sh starts: the Task API as containerd's own client uses it.
+
+use moat_tests::*;
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const NS: &str = "moat-test";
+const IMAGE: &str = "docker.io/library/busybox:latest";
+const RUNTIME: &str = "io.containerd.moat.v1";
+
+/// Daemons up, the local busybox image imported into our namespace.
+fn ready() {
+    setup();
+    static IMPORTED: OnceLock<()> = OnceLock::new();
+    IMPORTED.get_or_init(|| {
+        let out = run(
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("docker save busybox | ctr -n {NS} images import -")),
+            Duration::from_secs(120),
+        );
+        assert!(out.status.success(), "import: {}", text(&out.stderr));
+    });
+}
+
+fn ctr(args: &[&str]) -> std::process::Output {
+    run(
+        Command::new("ctr").arg("-n").arg(NS).args(args),
+        Duration::from_secs(60),
+    )
+}
+
+fn ctr_run(id: &str, extra: &[&str], cmd: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", "--runtime", RUNTIME];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[IMAGE, id]);
+    args.extend_from_slice(cmd);
+    ctr(&args)
+}
+
+/// Nothing of container `id` is left: no sentry, no shim, no moat state,
+/// no cgroup, no rootfs mount.
+fn assert_gone(id: &str) {
+    let gone = eventually(Duration::from_secs(10), || {
+        host_processes(&format!("--id {id} ")).is_empty()
+            && host_processes(&format!("-id {id} ")).is_empty()
+    });
+    assert!(gone, "processes of {id} left: {:?}", host_processes(id));
+    assert!(!Path::new(&format!("/run/containerd/moat/{NS}/{id}")).exists());
+    assert!(!Path::new(&format!("/sys/fs/cgroup/memory/{NS}/{id}")).exists());
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    assert!(
+        !mounts.lines().any(|l| l.contains(&format!("/{NS}/{id}/"))),
+        "a mount of {id} is left"
+    );
+}
+
+fn sigkill(pid: i32) {
+    // SAFETY: kill(2) with a pid and a signal number; no memory involved.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+/// Pids of host processes whose command line contains `needle`.
+fn pids_of(needle: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let c = std::fs::read(e.path().join("cmdline")).ok()?;
+            let c = String::from_utf8_lossy(&c).replace('\0', " ");
+            c.contains(needle).then_some(pid)
+        })
+        .collect()
+}
+
+fn remove(id: &str) {
+    let _ = ctr(&["task", "kill", "-s", "SIGKILL", id]);
+    let _ = eventually(Duration::from_secs(10), || task_status(id) != "RUNNING");
+    let _ = ctr(&["task", "delete", id]);
+    let _ = ctr(&["container", "delete", id]);
+}
+
+fn task_status(id: &str) -> String {
+    let out = ctr(&["task", "ls"]);
+    text(&out.stdout)
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(id))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn run_prints_moats_boot_log_and_exit_codes() {
+    ready();
+    let id = unique("ctr-dmesg");
+    let out = ctr_run(&id, &["--rm"], &["dmesg"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("moat sandbox kernel"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_gone(&id);
+    let id = unique("ctr-exit");
+    let out = ctr_run(
+        &id,
+        &["--rm"],
+        &["sh", "-c", "echo out; echo err >&2; exit 3"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "out\n");
+    assert!(text(&out.stderr).contains("err"));
+    assert_gone(&id);
+}
+
+#[test]
+fn exec_ps_metrics_kill_and_delete() {
+    ready();
+    let id = unique("ctr-life");
+    let out = ctr_run(&id, &["-d"], &["sleep", "600"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(task_status(&id), "RUNNING");
+
+    let out = ctr(&[
+        "task",
+        "exec",
+        "--exec-id",
+        "e1",
+        &id,
+        "sh",
+        "-c",
+        "uname -r; exit 4",
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("moat"), "{}", text(&out.stdout));
+
+    // ps lists the workload: the init (sleep), not the sentry or its helpers.
+    let out = ctr(&["task", "ps", &id]);
+    let pids: Vec<i32> = text(&out.stdout)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(pids.len(), 1, "{}", text(&out.stdout));
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", pids[0])).unwrap_or_default();
+    assert_eq!(comm.trim(), "sleep");
+
+    let out = ctr(&["task", "metrics", &id]);
+    let usage = text(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("memory.usage_in_bytes"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(usage > 0, "{}", text(&out.stdout));
+
+    // PID 1 ignores SIGTERM without a handler (as under runc): SIGKILL ends it.
+    let out = ctr(&["task", "kill", "-s", "SIGKILL", &id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(eventually(Duration::from_secs(10), || task_status(&id) == "STOPPED"));
+    assert!(ctr(&["task", "delete", &id]).status.success());
+    assert!(ctr(&["container", "delete", &id]).status.success());
+    assert_gone(&id);
+}
+
+#[test]
+fn run_with_a_tty() {
+    ready();
+    let id = unique("ctr-tty");
+    // ctr -t needs a terminal of its own: script(1) gives it one.
+    let cmd = format!("ctr -n {NS} run -t --rm --runtime {RUNTIME} {IMAGE} {id} tty");
+    let out = run(
+        Command::new("script").args(["-qec", &cmd, "/dev/null"]),
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("/dev/pts/0"),
+        "{:?}",
+        text(&out.stdout)
+    );
+    assert_gone(&id);
+}
+
+#[test]
+fn a_killed_sentry_is_an_exited_task() {
+    ready();
+    let id = unique("ctr-kill-sentry");
+    assert!(ctr_run(&id, &["-d"], &["sleep", "600"]).status.success());
+    let out = ctr(&["task", "ls"]);
+    let pid: i32 = text(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .expect("task pid");
+    // The task's pid is the sentry.
+    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    assert!(cmdline.contains("moat-sentry"), "{cmdline}");
+    sigkill(pid);
+    assert!(eventually(Duration::from_secs(10), || task_status(&id) == "STOPPED"));
+    remove(&id);
+    assert_gone(&id);
+}
+
+#[test]
+fn a_killed_shim_leaves_nothing() {
+    ready();
+    let id = unique("ctr-kill-shim");
+    assert!(ctr_run(&id, &["-d"], &["sleep", "600"]).status.success());
+    let shim = pids_of(&format!(
+        "containerd-shim-moat-v1 -namespace {NS} -id {id} "
+    ));
+    assert_eq!(shim.len(), 1, "{shim:?}");
+    sigkill(shim[0]);
+    // containerd notices, runs the shim's cleanup and reports the task gone.
+    assert!(eventually(Duration::from_secs(20), || task_status(&id) != "RUNNING"));
+    remove(&id);
+    assert_gone(&id);
+}
