@@ -24,7 +24,8 @@ fn exec_sync_dmesg_in_a_pod() {
     let r = cri.exec_sync(&id, &["dmesg"]);
     cri.finish(&pod);
     if !is_moat_handler() {
-        // The host kernel's log, or a refusal: only the exec itself matters.
+        // runc: CRI's default capabilities lack CAP_SYSLOG and the host
+        // refuses (exit 1); only the exec itself matters.
         return;
     }
     assert_eq!(r.exit_code, 0, "stderr: {}", text(&r.stderr));
@@ -332,7 +333,11 @@ fn removing_a_pod_leaves_nothing_behind() {
         "in the pod's cgroups: {in_cgroups:?}"
     );
     if is_moat_handler() {
-        assert!(sentries >= 1, "no moat-sentry under the shim: {during:?}");
+        // One sandbox per pod: both containers under one sentry.
+        assert_eq!(
+            sentries, 1,
+            "moat-sentry processes under the shim: {during:?}"
+        );
     }
     assert!(mounts_during > mounts_before.len() && cgroups_during > 0);
     assert!(gone, "left running: {left:?}");
