@@ -101,7 +101,35 @@ our_shims() {
   for p in $(pgrep -f -- "-address $CRI_SOCK( |\$)" || true); do echo "$p"; done
 }
 
+# Kill and delete every task and container this containerd runs (pods a
+# failed test left, or anything else in its namespaces).
+remove_tasks() {
+  up || return 0
+  local ns id
+  for ns in $(ctr -a "$CRI_SOCK" namespaces ls -q); do
+    for id in $(ctr -a "$CRI_SOCK" -n "$ns" tasks ls -q 2>/dev/null); do
+      ctr -a "$CRI_SOCK" -n "$ns" tasks kill -a -s SIGKILL "$id" >/dev/null 2>&1 || true
+    done
+    for id in $(ctr -a "$CRI_SOCK" -n "$ns" tasks ls -q 2>/dev/null); do
+      timeout 10 ctr -a "$CRI_SOCK" -n "$ns" tasks delete -f "$id" >/dev/null 2>&1 || true
+    done
+    for id in $(ctr -a "$CRI_SOCK" -n "$ns" containers ls -q 2>/dev/null); do
+      ctr -a "$CRI_SOCK" -n "$ns" containers delete "$id" >/dev/null 2>&1 || true
+    done
+  done
+}
+
+# Processes left in the pods' cgroups (e.g. a workload whose shim died).
+kill_pod_processes() {
+  local f
+  for f in $(find /sys/fs/cgroup/*/"$CGROUP_PARENT" /sys/fs/cgroup/"$CGROUP_PARENT" \
+      -name cgroup.procs 2>/dev/null || true); do
+    xargs -r kill -9 < "$f" 2>/dev/null || true
+  done
+}
+
 stop() {
+  remove_tasks
   if [ -f "$CRI_PID" ]; then
     local pid; pid=$(cat "$CRI_PID")
     if kill -0 "$pid" 2>/dev/null && [ "$(cat /proc/$pid/comm 2>/dev/null)" = containerd ]; then
@@ -114,6 +142,7 @@ stop() {
   fi
   local shim
   for shim in $(our_shims); do kill -9 "$shim" 2>/dev/null || true; done
+  kill_pod_processes
   # Mounts left by killed shims (rootfs, shm, netns), deepest first.
   local m d
   for m in $(awk '{print $5}' /proc/self/mountinfo | grep -E "^($CRI_ROOT|$CRI_RUN)/" | sort -r || true); do
