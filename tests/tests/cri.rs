@@ -59,10 +59,10 @@ fn container_status_reports_exit_code() {
     cri.finish(&pod);
     assert_eq!(code, 3);
     assert_eq!(st.reason, "Error");
-    assert!(
-        st.started_at > 0 && st.finished_at >= st.started_at,
-        "{st:?}"
-    );
+    // containerd stamps started_at after Start returns, so a container this
+    // quick may finish "before" it started; both are set, after creation.
+    let stamped = st.started_at > 0 && st.finished_at > 0;
+    assert!(stamped && st.finished_at >= st.created_at, "{st:?}");
     assert_eq!(ok_code, 0);
 }
 
@@ -298,58 +298,155 @@ fn child_cgroups(pod: &Pod) -> Vec<String> {
     cgroups
 }
 
+/// What a running pod holds on the host, taken before it is removed.
+struct Held {
+    ids: Vec<String>,
+    /// The pod's shims and every process below them.
+    tree: Vec<(u32, String)>,
+    in_cgroups: Vec<String>,
+    mounts: usize,
+    cgroups: usize,
+}
+
+impl Held {
+    fn of(pod: &Pod) -> Held {
+        let ids = pod.ids();
+        Held {
+            tree: shim_tree(&ids),
+            ids,
+            in_cgroups: pod_processes(pod),
+            mounts: cri_mounts().len(),
+            cgroups: child_cgroups(pod).len(),
+        }
+    }
+
+    fn pids_of(&self, needle: &str) -> Vec<u32> {
+        let it = self.tree.iter().filter(|(_, c)| c.contains(needle));
+        it.map(|(p, _)| *p).collect()
+    }
+
+    /// Sanity: a shim, pause and `containers` workloads at least; under
+    /// moat exactly one sentry (one sandbox per pod).
+    fn check(&self, containers: usize, mounts_before: usize) {
+        let tree = &self.tree;
+        assert!(tree.len() > containers + 1, "pod's processes: {tree:?}");
+        let n = self.in_cgroups.len();
+        assert!(
+            n > containers,
+            "in the pod's cgroups: {:?}",
+            self.in_cgroups
+        );
+        if is_moat_handler() {
+            let sentries = self.pids_of("moat-sentry").len();
+            assert_eq!(
+                sentries, 1,
+                "moat-sentry processes under the shim: {tree:?}"
+            );
+        }
+        assert!(self.mounts > mounts_before && self.cgroups > 0);
+    }
+}
+
+/// After the pod's removal: what is left of it (processes, mounts other
+/// than `mounts_before`, cgroups, state named after its ids), as messages.
+fn leftovers(pod: &Pod, held: &Held, mounts_before: &[String]) -> Vec<String> {
+    let mut left = Vec::new();
+    eventually(Duration::from_secs(10), || alive(&held.tree).is_empty());
+    left.extend(
+        alive(&held.tree)
+            .into_iter()
+            .map(|p| format!("process {p}")),
+    );
+    let in_cgroups = pod_processes(pod);
+    left.extend(
+        in_cgroups
+            .into_iter()
+            .map(|p| format!("in pod cgroup: {p}")),
+    );
+    let mounts = cri_mounts();
+    left.extend(
+        mounts
+            .iter()
+            .filter(|m| !mounts_before.contains(m))
+            .map(|m| format!("mount {m}")),
+    );
+    left.extend(
+        child_cgroups(pod)
+            .into_iter()
+            .map(|c| format!("cgroup {c}")),
+    );
+    let mut state = Vec::new();
+    for dir in CRI_DIRS.iter().chain(&["/run/moat"]) {
+        named_after(Path::new(dir), &held.ids, 6, &mut state);
+    }
+    left.extend(state.into_iter().map(|s| format!("state {s}")));
+    left
+}
+
+/// A pod with two sleeping containers; their ids.
+fn two_sleepers(cri: &mut Cri, pod: &mut Pod) -> [String; 2] {
+    ["a", "b"].map(|name| cri.start_container(pod, busybox(name, &["sleep", "3600"])))
+}
+
 #[test]
 fn removing_a_pod_leaves_nothing_behind() {
     let mut cri = Cri::connect();
     let mounts_before = cri_mounts();
     let mut pod = cri.run_pod();
-    cri.start_container(&mut pod, busybox("a", &["sleep", "3600"]));
-    cri.start_container(&mut pod, busybox("b", &["sleep", "3600"]));
-    let ids = pod.ids();
-    let during = shim_tree(&ids);
-    let in_cgroups = pod_processes(&pod);
-    let sentries = during
-        .iter()
-        .filter(|(_, c)| c.contains("moat-sentry"))
-        .count();
-    let mounts_during = cri_mounts().len();
-    let cgroups_during = child_cgroups(&pod).len();
+    two_sleepers(&mut cri, &mut pod);
+    let held = Held::of(&pod);
     cri.remove_pod(&pod);
-    let gone = eventually(Duration::from_secs(10), || alive(&during).is_empty());
-    let left = alive(&during);
-    let left_in_cgroups = pod_processes(&pod);
-    let mounts_after = cri_mounts();
-    let cgroups = child_cgroups(&pod);
-    let mut state = Vec::new();
-    for dir in CRI_DIRS.iter().chain(&["/run/moat"]) {
-        named_after(Path::new(dir), &ids, 6, &mut state);
-    }
+    let left = leftovers(&pod, &held, &mounts_before);
     cri.finish(&pod);
-
-    // A shim, pause and two sleeps at least; under moat a sentry too.
-    assert!(during.len() >= 4, "pod's processes: {during:?}");
-    assert!(
-        in_cgroups.len() >= 3,
-        "in the pod's cgroups: {in_cgroups:?}"
-    );
-    if is_moat_handler() {
-        // One sandbox per pod: both containers under one sentry.
-        assert_eq!(
-            sentries, 1,
-            "moat-sentry processes under the shim: {during:?}"
-        );
-    }
-    assert!(mounts_during > mounts_before.len() && cgroups_during > 0);
-    assert!(gone, "left running: {left:?}");
-    assert!(
-        left_in_cgroups.is_empty(),
-        "in the pod's cgroups: {left_in_cgroups:?}"
-    );
-    assert_eq!(mounts_after, mounts_before, "mounts left behind");
-    assert!(cgroups.is_empty(), "cgroups left: {cgroups:?}");
-    assert!(state.is_empty(), "state left: {state:?}");
+    held.check(2, mounts_before.len());
+    assert!(left.is_empty(), "left behind: {left:#?}");
     assert!(
         pod.cgroup_dirs().is_empty(),
         "pod cgroup parent not removable"
     );
+}
+
+/// Kill the processes of `held` whose command line holds `needle`, then
+/// expect both containers reported exited (non-zero) and, once the pod is
+/// removed, nothing left.
+fn kill_mid_run(needle: &str) {
+    let mut cri = Cri::connect();
+    let mounts_before = cri_mounts();
+    let mut pod = cri.run_pod();
+    let ids = two_sleepers(&mut cri, &mut pod);
+    let held = Held::of(&pod);
+    let victims = held.pids_of(needle);
+    for pid in &victims {
+        // SAFETY: kill(2) with a pid and a signal number; no memory involved.
+        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+    }
+    let codes = ids.map(|id| cri.wait_exit(&id, Duration::from_secs(30)));
+    cri.remove_pod(&pod);
+    let left = leftovers(&pod, &held, &mounts_before);
+    cri.finish(&pod);
+    assert!(
+        !victims.is_empty(),
+        "no {needle} under the shim: {:?}",
+        held.tree
+    );
+    held.check(2, mounts_before.len());
+    assert!(
+        codes.iter().all(|c| *c != 0),
+        "exit codes after the kill: {codes:?}"
+    );
+    assert!(left.is_empty(), "left behind: {left:#?}");
+}
+
+#[test]
+fn killing_the_shim_mid_run_reports_exit_and_leaks_nothing() {
+    kill_mid_run("containerd-shim");
+}
+
+#[test]
+fn killing_the_sentry_mid_run_reports_exit_and_leaks_nothing() {
+    if !is_moat_handler() {
+        // runc has no sentry: the shim test covers its side.
+        return;
+    }
+    kill_mid_run("moat-sentry");
 }
