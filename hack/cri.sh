@@ -128,6 +128,17 @@ kill_pod_processes() {
   done
 }
 
+# A killed shim leaves its socket in containerd's shared socket directory:
+# /run/containerd/s/<sha256 of "<address>/<namespace>/<id>">.
+shim_socket() {
+  local args ns id
+  args=$(tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null) || return 0
+  ns=$(sed -n 's/.*-namespace \([^ ]*\).*/\1/p' <<<"$args")
+  id=$(sed -n 's/.*-id \([^ ]*\).*/\1/p' <<<"$args")
+  [ -n "$ns" ] && [ -n "$id" ] || return 0
+  echo "/run/containerd/s/$(printf %s "$CRI_SOCK/$ns/$id" | sha256sum | cut -d' ' -f1)"
+}
+
 stop() {
   remove_tasks
   if [ -f "$CRI_PID" ]; then
@@ -140,8 +151,12 @@ stop() {
     fi
     rm -f "$CRI_PID"
   fi
-  local shim
-  for shim in $(our_shims); do kill -9 "$shim" 2>/dev/null || true; done
+  local shim sock
+  for shim in $(our_shims); do
+    sock=$(shim_socket "$shim")
+    kill -9 "$shim" 2>/dev/null || true
+    [ -z "$sock" ] || rm -f "$sock"
+  done
   kill_pod_processes
   # Mounts left by killed shims (rootfs, shm, netns), deepest first.
   local m d

@@ -308,6 +308,20 @@ fn pod_config(name: &str) -> PodSandboxConfig {
     }
 }
 
+/// Where containerd's shim API puts the socket of the shim started for
+/// `id` by the CRI containerd: `/run/containerd/s/<sha256 of
+/// "<address>/<namespace>/<id>">`, shared with the system containerd.
+pub fn shim_socket(id: &str) -> PathBuf {
+    let key = format!("{CRI_SOCK}/k8s.io/{id}");
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "printf %s \"$1\" | sha256sum", "sh", &key]);
+    let out = run(&mut cmd, Duration::from_secs(10));
+    let hex = text(&out.stdout);
+    let hex = hex.split_whitespace().next().unwrap_or_default();
+    assert_eq!(hex.len(), 64, "sha256sum: {}", text(&out.stderr));
+    Path::new("/run/containerd/s").join(hex)
+}
+
 /// A busybox container named `name` running `args`.
 pub fn busybox(name: &str, args: &[&str]) -> ContainerConfig {
     ContainerConfig {
