@@ -85,14 +85,34 @@ start() {
   "$MOAT_REPO/hack/images.sh"
   [ -x /usr/lib/cni/static ] || die "CNI plugins missing: run hack/deps.sh (containernetworking-plugins)"
   build_pause
+  local prefix=${MOAT_PREFIX:-/usr/local/bin}
+  if up && [ "$(cat "$CRI_RUN/prefix" 2>/dev/null)" != "$prefix" ]; then
+    # It looks shims up on its PATH: restart it (its shims keep running).
+    log "restarting CRI containerd to find shims in $prefix"
+    stop_containerd
+  fi
   if ! up; then
     write_config
-    log "starting CRI containerd on $CRI_SOCK"
-    PATH="${MOAT_PREFIX:-/usr/local/bin}:$PATH" nohup containerd --config "$CRI_CONF" >"$CRI_LOG" 2>&1 &
+    echo "$prefix" > "$CRI_RUN/prefix"
+    log "starting CRI containerd on $CRI_SOCK (shims from $prefix)"
+    PATH="$prefix:$PATH" nohup containerd --config "$CRI_CONF" >"$CRI_LOG" 2>&1 &
     echo $! > "$CRI_PID"
     wait_for 30 up || die "CRI containerd did not start: see $CRI_LOG"
   fi
   import_images
+}
+
+# The containerd process `start` started, and nothing else.
+stop_containerd() {
+  [ -f "$CRI_PID" ] || return 0
+  local pid; pid=$(cat "$CRI_PID")
+  if kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = containerd ]; then
+    log "stopping CRI containerd ($pid)"
+    kill "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$CRI_PID"
 }
 
 # Shims this containerd started name its socket in their command line.
@@ -141,16 +161,7 @@ shim_socket() {
 
 stop() {
   remove_tasks
-  if [ -f "$CRI_PID" ]; then
-    local pid; pid=$(cat "$CRI_PID")
-    if kill -0 "$pid" 2>/dev/null && [ "$(cat /proc/$pid/comm 2>/dev/null)" = containerd ]; then
-      log "stopping CRI containerd ($pid)"
-      kill "$pid"
-      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$CRI_PID"
-  fi
+  stop_containerd
   local shim sock
   for shim in $(our_shims); do
     sock=$(shim_socket "$shim")
