@@ -79,6 +79,9 @@ fn serial() -> MutexGuard<'static, ()> {
 pub struct Cri {
     rt: tokio::runtime::Runtime,
     client: RuntimeServiceClient<Channel>,
+    /// Pods not yet finished (id, name): a test that panics half way
+    /// leaves none running.
+    open: Vec<(String, String)>,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -96,6 +99,7 @@ impl Cri {
         Cri {
             rt,
             client: RuntimeServiceClient::new(channel),
+            open: Vec::new(),
             _serial: serial,
         }
     }
@@ -138,6 +142,7 @@ impl Cri {
         let resp = self.call("RunPodSandbox", |mut c| async move {
             c.run_pod_sandbox(req).await
         });
+        self.open.push((resp.pod_sandbox_id.clone(), name.clone()));
         Pod {
             id: resp.pod_sandbox_id,
             name,
@@ -232,17 +237,30 @@ impl Cri {
     /// Best-effort StopPodSandbox, RemovePodSandbox and removal of the
     /// pod's cgroup parent (kubelet's part), for the end of every test.
     pub fn finish(&mut self, pod: &Pod) {
-        let id = pod.id.clone();
-        let _ = self.try_call(|mut c| async move {
-            c.stop_pod_sandbox(StopPodSandboxRequest { pod_sandbox_id: id })
-                .await
-        });
-        let id = pod.id.clone();
-        let _ = self.try_call(|mut c| async move {
-            c.remove_pod_sandbox(RemovePodSandboxRequest { pod_sandbox_id: id })
-                .await
-        });
-        pod.remove_cgroup_parent();
+        self.open.retain(|(id, _)| *id != pod.id);
+        self.teardown(&pod.id, &pod.name);
+    }
+
+    fn teardown(&mut self, id: &str, name: &str) {
+        let req = StopPodSandboxRequest {
+            pod_sandbox_id: id.into(),
+        };
+        let _ = self.try_call(|mut c| async move { c.stop_pod_sandbox(req).await });
+        let req = RemovePodSandboxRequest {
+            pod_sandbox_id: id.into(),
+        };
+        let _ = self.try_call(|mut c| async move { c.remove_pod_sandbox(req).await });
+        for d in cgroup_dirs(name) {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
+impl Drop for Cri {
+    fn drop(&mut self) {
+        for (id, name) in std::mem::take(&mut self.open) {
+            self.teardown(&id, &name);
+        }
     }
 }
 
@@ -260,27 +278,8 @@ impl Pod {
         format!("{CGROUP_PARENT}/{}", self.name)
     }
 
-    /// The per-pod parent cgroup directories (kubelet's to remove; the
-    /// runtime removes only its containers' cgroups below them).
     pub fn cgroup_dirs(&self) -> Vec<PathBuf> {
-        let mut dirs = Vec::new();
-        for e in std::fs::read_dir("/sys/fs/cgroup")
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let d = e.path().join(self.cgroup_parent());
-            if d.is_dir() {
-                dirs.push(d);
-            }
-        }
-        dirs
-    }
-
-    fn remove_cgroup_parent(&self) {
-        for d in self.cgroup_dirs() {
-            let _ = std::fs::remove_dir(d);
-        }
+        cgroup_dirs(&self.name)
     }
 
     /// The ids of the pod and its containers.
@@ -289,6 +288,18 @@ impl Pod {
         ids.extend(self.containers.iter().cloned());
         ids
     }
+}
+
+/// The pod's parent cgroup directories, one per controller (kubelet's to
+/// remove; the runtime removes only its containers' cgroups below them).
+fn cgroup_dirs(pod_name: &str) -> Vec<PathBuf> {
+    let parent = format!("{CGROUP_PARENT}/{pod_name}");
+    let controllers = std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten();
+    controllers
+        .flatten()
+        .map(|e| e.path().join(&parent))
+        .filter(|d| d.is_dir())
+        .collect()
 }
 
 fn pod_config(name: &str) -> PodSandboxConfig {

@@ -96,7 +96,7 @@ fn container_stats_report_memory() {
 fn containers_in_a_pod_share_loopback() {
     let mut cri = Cri::connect();
     let mut pod = cri.run_pod();
-    let server = cri.start_container(
+    cri.start_container(
         &mut pod,
         busybox(
             "server",
@@ -119,7 +119,6 @@ fn containers_in_a_pod_share_loopback() {
         ],
     );
     let ifaces = cri.exec_sync(&client, &["ls", "/sys/class/net"]);
-    let _ = server;
     cri.finish(&pod);
     assert_eq!(r.exit_code, 0, "stderr: {}", text(&r.stderr));
     assert_eq!(stdout(&r), "hello-from-server\n");
