@@ -1,8 +1,9 @@
 //! The Kubernetes path without kubelet: containerd's CRI API driven with
 //! the runtime handler under test (`moat`; `MOAT_CRI_HANDLER=runc` checks
 //! the same expectations against runc): pods, containers, exec, status,
-//! stats, shared loopback, security contexts, and removal leaving nothing. Needs `hack/cri.sh start` (run by
-//! the first test) and, for `moat`, containerd-shim-moat-v1 installed.
+//! stats, shared loopback, security contexts, removal and killed shims
+//! leaving nothing. The first test runs `hack/cri.sh start`; the `moat`
+//! handler needs containerd-shim-moat-v1 installed next to `moat`.
 
 use k8s_cri::v1::{
     Capability, ContainerConfig, Int64Value, LinuxContainerSecurityContext, SecurityProfile,
