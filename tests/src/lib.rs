@@ -199,3 +199,4 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 
 /// Where Docker's runc shim keeps runtime state (`--root`).
 pub const DOCKER_RUNTIME_ROOT: &str = "/run/docker/runtime-runc/moby";
+pub mod cri;
