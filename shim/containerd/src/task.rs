@@ -131,20 +131,29 @@ impl Task for TaskService {
                 format!("signal {}: {e}", req.signal),
             )
         })?;
-        let pid = self.with(&req.id, &req.exec_id, |c| {
+        let (pid, exited) = self.with(&req.id, &req.exec_id, |c| {
             c.proc(&req.exec_id).map(|p| (p.pid, p.exited()))
         })?;
+        // containerd (CRI's task delete WithProcessKill) expects NotFound
+        // for a process that has finished, as runc's shim answers.
+        let finished = || status(ttrpc::Code::NOT_FOUND, "process already finished");
+        if exited.is_some() {
+            return Err(finished());
+        }
         if !req.exec_id.is_empty() {
-            if pid.1.is_none() && pid.0 > 0 {
-                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid.0), signal)
-                    .map_err(failed)?;
+            if pid > 0 {
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)
+                    .map_err(|_| finished())?;
             }
             return Ok(api::Empty::default());
         }
         let rt = self.table.rt.clone();
         let (id, all) = (req.id.clone(), req.all);
-        blocking(move || rt.kill(&id, signal, all)).await?;
-        Ok(api::Empty::default())
+        let killed = tokio::task::spawn_blocking(move || rt.kill(&id, signal, all));
+        match killed.await.map_err(failed)? {
+            Err(moat_runtime::Error::WrongState { .. }) => Err(finished()),
+            r => r.map(|_| api::Empty::default()).map_err(failed),
+        }
     }
 
     async fn delete(
