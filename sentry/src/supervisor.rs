@@ -152,6 +152,9 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     // must not ptrace the sentry or read its memory through /proc.
     nix::sys::prctl::set_dumpable(false)?;
     let control_sock = crate::control::bind_socket(&args.state_dir)?;
+    // After the spawner's fork: it keeps the host's namespaces to start
+    // exec stages from; the sentry's now name the sandbox's.
+    sandbox::namespaces::sentry_joins(init)?;
     // Everything that needs privilege or execve is done: confine, then
     // start the threads (they inherit the allowlist and the reduced caps).
     crate::confine::confine(&args.state_dir)?;

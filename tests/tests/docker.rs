@@ -337,21 +337,44 @@ fn loopback_is_up_through_dockers_hook() {
 }
 
 #[test]
-fn sentry_is_closed_to_a_container_sharing_the_host_pid_namespace() {
+fn host_pid_namespace_is_not_shared_with_the_workload() {
     setup();
-    // With --pid=host the init's parent (the sentry) is visible; its exe,
-    // memory and environment must stay closed to the container's root.
+    // --pid=host: runc shares the host's processes; moat gives the
+    // workload a pid namespace of its own regardless (the sentry and
+    // every host process stay out of its sight and reach).
     let out = docker_run(&[
         "--pid=host", "busybox", "sh", "-c",
-        "readlink /proc/$PPID/exe || echo closed-exe; cat /proc/$PPID/environ >/dev/null 2>&1 || echo closed-environ",
+        "echo $$; ls /proc | grep -c '^[0-9]'",
     ]);
     let report = text(&out.stdout);
+    let nums: Vec<u32> = report.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    assert_eq!(nums.len(), 2, "{report} {}", text(&out.stderr));
     if is_moat() {
-        assert!(
-            report.contains("closed-exe") && report.contains("closed-environ"),
-            "{report}"
-        );
+        assert_eq!(nums[0], 1, "the shell is not its namespace's init: {report}");
+        assert!(nums[1] < 5, "host processes visible: {report}");
+    } else {
+        assert!(nums[1] > 5, "{report}");
     }
+}
+
+#[test]
+fn network_container_mode_joins_the_sandbox_not_the_host() {
+    setup();
+    // Docker names the donor's netns by its task pid, the sentry's under
+    // moat: the sentry must be in its sandbox's netns, not the host's.
+    let donor = Container::start(&[
+        "busybox", "sh", "-c",
+        "mkdir /www && echo from-donor > /www/i && exec httpd -f -p 127.0.0.1:8080 -h /www",
+    ]);
+    let rt = format!("--runtime={}", runtime());
+    let net = format!("container:{}", donor.name);
+    let out = docker(&[
+        "run", "--rm", &rt, "--network", &net, "busybox", "sh", "-c",
+        "ls /sys/class/net; for i in $(seq 50); do wget -q -O - http://127.0.0.1:8080/i && exit 0; sleep 0.1; done; exit 1",
+    ]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report} {}", text(&out.stderr));
+    assert_eq!(report.split_whitespace().collect::<Vec<_>>(), ["lo", "from-donor"]);
 }
 
 #[test]

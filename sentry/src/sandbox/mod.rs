@@ -5,15 +5,15 @@
 mod console;
 pub use console::setup as console_setup;
 mod mounts;
+pub mod namespaces;
 mod paths;
 pub mod process;
 mod rootfs;
 
 use anyhow::{bail, Context, Result};
-use nix::sched::CloneFlags;
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 use nix::unistd::Pid;
-use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType, Spec};
+use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -45,27 +45,10 @@ pub struct InitCtx<'a> {
     pub preserve_fds: u32,
 }
 
-fn namespaces(spec: &Spec) -> &[LinuxNamespace] {
-    spec.linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().as_deref())
-        .unwrap_or_default()
-}
-
 /// Clone the init into new namespaces; returns its host pid and the
 /// sentry's end of its channel.
 pub fn spawn_init(ctx: InitCtx) -> Result<(Pid, OwnedFd)> {
-    let mut flags = CloneFlags::empty();
-    for ns in namespaces(ctx.spec) {
-        match (ns.typ(), ns.path()) {
-            (LinuxNamespaceType::User, _) => bail!("user namespaces are not supported yet"),
-            (LinuxNamespaceType::Time, _) => bail!("time namespaces are not supported yet"),
-            // The pid namespace applies to children: the sentry joins it for them.
-            (LinuxNamespaceType::Pid, Some(path)) => setns_path(path, CloneFlags::CLONE_NEWPID)?,
-            (t, None) => flags |= CloneFlags::from_bits_truncate(t as i32),
-            (_, Some(_)) => {}
-        }
-    }
+    let flags = namespaces::clone_flags(ctx.spec)?;
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -105,13 +88,7 @@ fn init_main(ctx: InitCtx, sentry: Pid, chan: &OwnedFd) -> Result<Infallible> {
     if ppid != sentry && ppid.as_raw() != 0 {
         bail!("the sentry died during create");
     }
-    for ns in namespaces(ctx.spec) {
-        if let (t, Some(path)) = (ns.typ(), ns.path()) {
-            if t != LinuxNamespaceType::Pid {
-                setns_path(path, CloneFlags::from_bits_truncate(t as i32))?;
-            }
-        }
-    }
+    namespaces::join_named(ctx.spec)?;
     rootfs::prepare(ctx.spec, ctx.rootfs)?;
     if let Some(h) = ctx.spec.hostname() {
         nix::unistd::sethostname(h).context("sethostname")?;
@@ -153,11 +130,4 @@ fn write_sysctls(spec: &Spec) -> Result<()> {
         std::fs::write(&path, v).with_context(|| format!("setting sysctl {k}"))?;
     }
     Ok(())
-}
-
-/// Join the namespace at `path`.
-pub fn setns_path(path: &Path, kind: CloneFlags) -> Result<()> {
-    let f = std::fs::File::open(path)
-        .with_context(|| format!("opening namespace {}", path.display()))?;
-    nix::sched::setns(f, kind).with_context(|| format!("joining namespace {}", path.display()))
 }
