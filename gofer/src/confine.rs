@@ -28,6 +28,7 @@ pub fn confine(root: &Path, sock: BorrowedFd) -> Result<OwnedFd> {
         .context("PR_SET_PDEATHSIG")?;
     check_socket(sock)?;
     close_others(sock.as_raw_fd());
+    raise_nofile();
     // Modes of new files come exactly from the requests.
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     let root = enter(root).with_context(|| format!("pivoting into {}", root.display()))?;
@@ -47,6 +48,18 @@ fn check_socket(sock: BorrowedFd) -> Result<()> {
             sock.as_raw_fd()
         ),
         Err(e) => bail!("fd {} is not a socket: {e}", sock.as_raw_fd()),
+    }
+}
+
+/// Every handle is a descriptor: allow as many as the hard limit.
+fn raise_nofile() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                tracing::warn!("raising RLIMIT_NOFILE: {e}");
+            }
+        }
     }
 }
 

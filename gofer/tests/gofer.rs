@@ -316,7 +316,7 @@ fn the_gofer_is_confined() {
     assert_eq!(status_field(pid, "Seccomp:"), "2");
     assert_eq!(status_field(pid, "NoNewPrivs:"), "1");
     // CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID: bits 0..=4.
-    for set in ["CapEff:", "CapPrm:", "CapBnd:"] {
+    for set in ["CapEff:", "CapPrm:", "CapInh:", "CapBnd:"] {
         assert_eq!(status_field(pid, set), "000000000000001f", "{set}");
     }
     assert_eq!(status_field(pid, "CapAmb:"), "0000000000000000");
@@ -337,4 +337,15 @@ fn handshake_is_required() {
     let mut c = c.handshake().expect("handshake");
     let root = c.root().0;
     assert!(c.stat(root).is_ok());
+}
+
+#[test]
+fn the_gofer_allowlist_is_small() {
+    let n = moat_policy::confine::GOFER.len();
+    assert!(n < 60, "the gofer's seccomp allowlist has {n} calls");
+    for banned in [
+        "execve", "execveat", "mount", "open", "openat", "ptrace", "kill",
+    ] {
+        assert!(!moat_policy::confine::GOFER.contains(&banned), "{banned}");
+    }
 }
