@@ -315,6 +315,7 @@ fn the_gofer_is_confined() {
     let pid = g.child.id();
     assert_eq!(status_field(pid, "Seccomp:"), "2");
     assert_eq!(status_field(pid, "NoNewPrivs:"), "1");
+    assert_eq!(status_field(pid, "Seccomp_filters:"), "1");
     // CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID: bits 0..=4.
     for set in ["CapEff:", "CapPrm:", "CapInh:", "CapBnd:"] {
         assert_eq!(status_field(pid, set), "000000000000001f", "{set}");
@@ -348,4 +349,23 @@ fn the_gofer_allowlist_is_small() {
     ] {
         assert!(!moat_policy::confine::GOFER.contains(&banned), "{banned}");
     }
+}
+
+#[test]
+fn a_swapped_name_is_noticed_and_devices_are_not_opened() {
+    let (g, mut c) = spawn();
+    let (root, _) = c.root();
+    std::fs::write(g.dir.path().join("a"), "old").expect("write");
+    let (a, _) = c.walk_stat(root, &name("a")).expect("walk");
+    std::fs::write(g.dir.path().join("b"), "new").expect("write");
+    std::fs::rename(g.dir.path().join("b"), g.dir.path().join("a")).expect("rename");
+    assert_eq!(errno(c.open(a, libc::O_RDONLY)), Errno::ESTALE);
+    let null = g.dir.path().join("null");
+    let dev = nix::sys::stat::makedev(1, 3);
+    let mode = nix::sys::stat::Mode::from_bits_truncate(0o666);
+    nix::sys::stat::mknod(&null, nix::sys::stat::SFlag::S_IFCHR, mode, dev).expect("mknod");
+    let (n, st) = c.walk_stat(root, &name("null")).expect("walk");
+    assert_eq!(st.kind(), libc::S_IFCHR);
+    assert_eq!(errno(c.open(n, libc::O_RDWR)), Errno::EACCES);
+    assert_eq!(errno(c.open(root, libc::O_WRONLY)), Errno::EISDIR);
 }

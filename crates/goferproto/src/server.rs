@@ -39,11 +39,11 @@ pub enum ServeError {
     Io(Errno),
 }
 
-/// The errno a request that does not decode gets.
+/// The errno a request that does not decode gets: EMSGSIZE past the size
+/// limit, EINVAL for everything else.
 pub fn decode_errno(e: &ProtoError) -> Errno {
     match e {
         ProtoError::TooLarge(_) => Errno::EMSGSIZE,
-        ProtoError::BadName => Errno::EINVAL,
         _ => Errno::EINVAL,
     }
 }

@@ -565,5 +565,8 @@ fn mutated_frames_decode_canonically_or_not_at_all() {
             decoded += 1;
         }
     }
-    assert!(decoded > 1000, "mutations should often stay valid ({decoded})");
+    assert!(
+        decoded > 1000,
+        "mutations should often stay valid ({decoded})"
+    );
 }
