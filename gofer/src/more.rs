@@ -172,7 +172,9 @@ fn unix_socket(t: SockType) -> Result<OwnedFd, Errno> {
 fn in_dir<T>(nodes: &Nodes, dir: Handle, f: impl FnOnce() -> Result<T, Errno>) -> Result<T, Errno> {
     nix::unistd::fchdir(nodes.get(dir)?.fd())?;
     let r = f();
-    let back = nodes.get(1).and_then(|root| nix::unistd::fchdir(root.fd()));
+    let back = nodes
+        .get(crate::nodes::ROOT)
+        .and_then(|root| nix::unistd::fchdir(root.fd()));
     let v = r?;
     back?;
     Ok(v)

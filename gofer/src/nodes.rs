@@ -13,6 +13,9 @@ use nix::sys::stat::{fstatat, FileStat};
 
 use crate::sys::{open_beneath, os};
 
+/// The root directory's handle.
+pub const ROOT: Handle = 1;
+
 /// Handles one gofer may hold at once (each is a descriptor).
 const MAX_NODES: usize = 1 << 16;
 
@@ -67,7 +70,7 @@ pub fn to_stat(s: &FileStat) -> Stat {
 }
 
 impl Nodes {
-    /// A table holding the root directory as handle 1.
+    /// A table holding the root directory as [`ROOT`].
     pub fn new(root: OwnedFd) -> Result<Nodes, Errno> {
         let st = stat_fd(root.as_fd())?;
         let mut n = Nodes {
@@ -116,8 +119,9 @@ impl Nodes {
         Ok((self.insert(node)?, st))
     }
 
+    /// Release handles; the root (handle 1) stays for the session.
     pub fn close(&mut self, handles: &[Handle]) {
-        for h in handles {
+        for h in handles.iter().filter(|&&h| h != ROOT) {
             self.map.remove(h);
         }
     }

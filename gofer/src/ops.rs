@@ -13,7 +13,7 @@ use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{Mode, SFlag};
 use nix::unistd::{Gid, Uid};
 
-use crate::nodes::{stat_fd, to_stat, Nodes};
+use crate::nodes::{stat_fd, to_stat, Nodes, ROOT};
 use crate::sys::{self, open_beneath, os};
 
 /// Open flags a client may ask for; the gofer adds `O_CLOEXEC|O_NOFOLLOW`.
@@ -46,8 +46,8 @@ fn owner(uid: u32, gid: u32) -> (Option<Uid>, Option<Gid>) {
 
 impl Handler for Gofer {
     fn root(&mut self) -> Result<(Handle, Stat), Errno> {
-        let st = stat_fd(self.nodes.get(1)?.fd())?;
-        Ok((1, to_stat(&st)))
+        let st = stat_fd(self.nodes.get(ROOT)?.fd())?;
+        Ok((ROOT, to_stat(&st)))
     }
 
     fn handle(&mut self, req: Request) -> Result<Response, Errno> {

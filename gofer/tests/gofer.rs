@@ -49,8 +49,14 @@ fn create_stat_write_read() {
         errno(c.open(node, libc::O_RDONLY | libc::O_CREAT)),
         Errno::EINVAL
     );
-    c.close(&[node, n2]).expect("close");
+    c.close(&[node, n2, root]).expect("close");
     assert_eq!(errno(c.stat(node)), Errno::EBADF);
+    assert!(c.stat(root).is_ok(), "the root handle stays");
+    // chown clears set-id bits; the gofer puts them back.
+    let (_, st, _) = c
+        .create(root, &name("sgid"), libc::O_RDONLY, (0o2755, 1, 2))
+        .expect("create");
+    assert_eq!(st.mode & 0o7777, 0o2755);
 }
 
 #[test]

@@ -397,6 +397,7 @@ mod tests {
             assert!(GOFER.contains(name), "{name}");
         }
         let prog = gofer_filter().unwrap();
+        crate::interp::validate(&prog);
         let nr = |n: &str| lookup_name(n).map(|e| e.nr).unwrap_or(u32::MAX);
         let run = |n: &str, a0: u64| {
             crate::interp::run(&prog, bpf::AUDIT_ARCH_X86_64, nr(n), [a0, 0, 0, 0, 0, 0])
