@@ -2,7 +2,10 @@
 //! inherited `SOCK_SEQPACKET` socket for the tree at `--root`, from
 //! inside a mount namespace pivoted into that tree, with five
 //! capabilities and a seccomp allowlist. It exits when the peer closes
-//! the socket, and dies with its parent.
+//! the socket, and dies with its parent (PR_SET_PDEATHSIG fires when the
+//! *thread* that forked it exits: start it from a thread that lives as
+//! long as the sentry). `MOAT_GOFER_LOG` sets the log filter (stderr,
+//! default `warn`).
 
 mod confine;
 mod more;

@@ -178,31 +178,6 @@ fn xattr_name(b: &[u8]) -> Result<Vec<u8>, ProtoError> {
     Ok(b.to_vec())
 }
 
-fn node_kind(r: &mut Reader) -> Result<NodeKind, ProtoError> {
-    match r.u8()? {
-        0 => Ok(NodeKind::Fifo),
-        1 => Ok(NodeKind::Socket),
-        _ => Err(ProtoError::BadValue("node kind")),
-    }
-}
-
-fn sock_type(r: &mut Reader) -> Result<SockType, ProtoError> {
-    match r.u8()? {
-        0 => Ok(SockType::Stream),
-        1 => Ok(SockType::Dgram),
-        2 => Ok(SockType::SeqPacket),
-        _ => Err(ProtoError::BadValue("socket type")),
-    }
-}
-
-fn put_sock_type(w: &mut Writer, t: SockType) {
-    w.u8(match t {
-        SockType::Stream => 0,
-        SockType::Dgram => 1,
-        SockType::SeqPacket => 2,
-    });
-}
-
 impl Request {
     /// The message for this request; `Err` if it breaks a rule of the
     /// protocol (a decoder would refuse it) or exceeds the size limit.
@@ -295,7 +270,7 @@ impl Request {
                 w.u8(tag::MKNOD);
                 w.u64(*dir);
                 w.name(name);
-                w.u8(u8::from(*kind == NodeKind::Socket));
+                kind.put(w);
                 for v in [*mode, *uid, *gid] {
                     w.u32(v);
                 }
@@ -402,7 +377,7 @@ impl Request {
                 w.u8(tag::BIND);
                 w.u64(*dir);
                 w.name(name);
-                put_sock_type(w, *sock_type);
+                sock_type.put(w);
                 for v in [*mode, *uid, *gid] {
                     w.u32(v);
                 }
@@ -415,7 +390,7 @@ impl Request {
                 w.u8(tag::CONNECT);
                 w.u64(*dir);
                 w.name(name);
-                put_sock_type(w, *sock_type);
+                sock_type.put(w);
             }
             Close { nodes } => {
                 w.u8(tag::CLOSE);
@@ -488,7 +463,7 @@ impl Request {
             tag::MKNOD => Mknod {
                 dir: first,
                 name: r.name()?,
-                kind: node_kind(r)?,
+                kind: NodeKind::get(r)?,
                 mode: perm(r.u32()?)?,
                 uid: r.u32()?,
                 gid: r.u32()?,
@@ -573,7 +548,7 @@ impl Request {
             tag::BIND => Bind {
                 dir: first,
                 name: r.name()?,
-                sock_type: sock_type(r)?,
+                sock_type: SockType::get(r)?,
                 mode: perm(r.u32()?)?,
                 uid: r.u32()?,
                 gid: r.u32()?,
@@ -581,7 +556,7 @@ impl Request {
             _ => Connect {
                 dir: first,
                 name: r.name()?,
-                sock_type: sock_type(r)?,
+                sock_type: SockType::get(r)?,
             },
         })
     }

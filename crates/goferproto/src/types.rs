@@ -273,6 +273,18 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
+    pub(crate) fn put(self, w: &mut Writer) {
+        w.u8(u8::from(self == NodeKind::Socket));
+    }
+
+    pub(crate) fn get(r: &mut Reader) -> Result<NodeKind, ProtoError> {
+        match r.u8()? {
+            0 => Ok(NodeKind::Fifo),
+            1 => Ok(NodeKind::Socket),
+            _ => Err(ProtoError::BadValue("node kind")),
+        }
+    }
+
     /// The `S_IFMT` bits.
     pub fn ifmt(self) -> u32 {
         match self {
@@ -291,6 +303,23 @@ pub enum SockType {
 }
 
 impl SockType {
+    pub(crate) fn put(self, w: &mut Writer) {
+        w.u8(match self {
+            SockType::Stream => 0,
+            SockType::Dgram => 1,
+            SockType::SeqPacket => 2,
+        });
+    }
+
+    pub(crate) fn get(r: &mut Reader) -> Result<SockType, ProtoError> {
+        match r.u8()? {
+            0 => Ok(SockType::Stream),
+            1 => Ok(SockType::Dgram),
+            2 => Ok(SockType::SeqPacket),
+            _ => Err(ProtoError::BadValue("socket type")),
+        }
+    }
+
     /// The `SOCK_*` value.
     pub fn raw(self) -> i32 {
         match self {
