@@ -375,3 +375,14 @@ fn a_swapped_name_is_noticed_and_devices_are_not_opened() {
     assert_eq!(errno(c.open(n, libc::O_RDWR)), Errno::EACCES);
     assert_eq!(errno(c.open(root, libc::O_WRONLY)), Errno::EISDIR);
 }
+
+#[test]
+fn dies_with_the_thread_that_started_it() {
+    use std::os::unix::process::ExitStatusExt;
+    // Start it from a thread that returns once the gofer serves (so
+    // PR_SET_PDEATHSIG is in place); our end of the socket stays open.
+    let (mut g, c) = std::thread::spawn(spawn).join().expect("spawning thread");
+    let status = wait_timeout(&mut g.child, 5).expect("the gofer dies within 5 s");
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status}");
+    drop(c);
+}
