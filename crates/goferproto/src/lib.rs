@@ -32,6 +32,16 @@
 //! panic. The server answers such a request with an `Error` reply
 //! (`EINVAL`, or `EMSGSIZE` past 64 KiB) and keeps serving.
 //!
+//! For example, walking to `etc` in the root directory (handle 1):
+//!
+//! ```
+//! use moat_goferproto::{Name, Request, Reply};
+//! let walk = Request::Walk { dir: 1, name: Name::try_from("etc").unwrap() };
+//! assert_eq!(walk.encode().unwrap(), [2, 1, 0, 0, 0, 0, 0, 0, 0, 3, b'e', b't', b'c']);
+//! // and the answer when there is no such file: ENOENT (2).
+//! assert_eq!(Reply::decode(&[0x80, 2, 0, 0, 0]), Ok(Reply::Error { errno: 2 }));
+//! ```
+//!
 //! # Session
 //!
 //! The first request must be `Version {` [`VERSION`] `}`; the reply names
