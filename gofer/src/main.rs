@@ -65,13 +65,14 @@ fn run(args: &Args) -> Result<()> {
         nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
     )
     .context("setting FD_CLOEXEC on the socket")?;
+    let uid = nix::unistd::geteuid().as_raw();
     let root = confine::confine(&args.root, sock.as_fd())?;
     tracing::info!(root = %args.root.display(), "serving");
-    serve(sock.as_fd(), root)
+    let nodes = nodes::Nodes::new(root, uid).context("the root directory")?;
+    serve(sock.as_fd(), nodes)
 }
 
-fn serve(sock: BorrowedFd, root: OwnedFd) -> Result<()> {
-    let nodes = nodes::Nodes::new(root).context("the root directory")?;
+fn serve(sock: BorrowedFd, nodes: nodes::Nodes) -> Result<()> {
     let mut gofer = ops::Gofer { nodes };
     moat_goferproto::serve(sock, &mut gofer)?;
     tracing::info!("peer closed the socket");

@@ -57,10 +57,11 @@ pub fn statfs(nodes: &Nodes, node: Handle) -> Result<Response, Errno> {
 }
 
 /// What an xattr call acts on. The kernel refuses `O_PATH` descriptors
-/// to the `*xattrat` calls, so a directory is opened (through `.`) and
-/// anything else is named in its parent without following it.
+/// to the `*xattrat` calls, so a directory or regular file is opened
+/// (checked to be the handle's file) and anything else (symlink, fifo,
+/// socket, device) is named in its parent without following it.
 enum XattrTarget {
-    Dir(OwnedFd),
+    Open(OwnedFd),
     Entry(Rc<OwnedFd>, CString),
 }
 
@@ -68,10 +69,13 @@ impl XattrTarget {
     fn new(nodes: &Nodes, node: Handle) -> Result<XattrTarget, Errno> {
         let n = nodes.get(node)?;
         let st = stat_fd(n.fd())?;
-        if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-            return Ok(XattrTarget::Dir(
-                nodes.reopen(node, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?,
-            ));
+        let flags = match st.st_mode & libc::S_IFMT {
+            libc::S_IFDIR => Some(OFlag::O_RDONLY | OFlag::O_DIRECTORY),
+            libc::S_IFREG => Some(OFlag::O_RDONLY),
+            _ => None,
+        };
+        if let Some(flags) = flags {
+            return Ok(XattrTarget::Open(nodes.reopen(node, flags)?));
         }
         let (parent, name) = n.parent.as_ref().ok_or(Errno::EBADF)?;
         Ok(XattrTarget::Entry(
@@ -82,7 +86,7 @@ impl XattrTarget {
 
     fn at(&self) -> At<'_> {
         match self {
-            XattrTarget::Dir(fd) => At {
+            XattrTarget::Open(fd) => At {
                 fd: fd.as_fd(),
                 path: c"",
                 flags: libc::AT_EMPTY_PATH,
@@ -195,7 +199,7 @@ fn bind(
     let sock = unix_socket(t)?;
     let a = addr(name)?;
     in_dir(nodes, dir, || socket::bind(sock.as_raw_fd(), &a))?;
-    let (node, _) = nodes.walk(dir, name)?;
+    let (node, _) = nodes.walk_fresh(dir, name, libc::S_IFSOCK)?;
     let fd = nodes.get(node)?.fd();
     nix::unistd::fchownat(
         fd,

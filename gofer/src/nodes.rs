@@ -36,6 +36,8 @@ impl Node {
 pub struct Nodes {
     map: HashMap<Handle, Node>,
     next: Handle,
+    /// The gofer's own uid: the owner of what it just created.
+    uid: u32,
 }
 
 /// Attributes of the node `fd` holds (itself, even a symlink).
@@ -71,11 +73,13 @@ pub fn to_stat(s: &FileStat) -> Stat {
 
 impl Nodes {
     /// A table holding the root directory as [`ROOT`].
-    pub fn new(root: OwnedFd) -> Result<Nodes, Errno> {
+    /// `uid` is the gofer's effective uid.
+    pub fn new(root: OwnedFd, uid: u32) -> Result<Nodes, Errno> {
         let st = stat_fd(root.as_fd())?;
         let mut n = Nodes {
             map: HashMap::new(),
             next: 1,
+            uid,
         };
         n.insert(Node {
             fd: Rc::new(root),
@@ -117,6 +121,26 @@ impl Nodes {
             id: (st.st_dev, st.st_ino),
         };
         Ok((self.insert(node)?, st))
+    }
+
+    /// Walk to what the gofer just created in `dir` (a file of type
+    /// `ifmt`), checking that it still looks fresh: that type, the
+    /// gofer's own uid, and one link unless a directory (which cannot be
+    /// hard-linked; btrfs counts its links differently). Another file put
+    /// in its place meanwhile is ESTALE and never handed a new owner.
+    pub fn walk_fresh(
+        &mut self,
+        dir: Handle,
+        name: &Name,
+        ifmt: u32,
+    ) -> Result<(Handle, FileStat), Errno> {
+        let (h, st) = self.walk(dir, name)?;
+        let links_ok = ifmt == libc::S_IFDIR || st.st_nlink == 1;
+        if st.st_mode & libc::S_IFMT != ifmt || st.st_uid != self.uid || !links_ok {
+            self.close(&[h]);
+            return Err(Errno::ESTALE);
+        }
+        Ok((h, st))
     }
 
     /// Release handles; the root (handle 1) stays for the session.

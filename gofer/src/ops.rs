@@ -135,14 +135,15 @@ impl Gofer {
         })
     }
 
-    /// Walk to what was just made and give it its owner.
+    /// Walk to what was just made (of type `ifmt`) and give it its owner.
     fn made(
         &mut self,
         dir: Handle,
         name: &Name,
+        ifmt: u32,
         (uid, gid): (u32, u32),
     ) -> Result<Response, Errno> {
-        let (node, _) = self.nodes.walk(dir, name)?;
+        let (node, _) = self.nodes.walk_fresh(dir, name, ifmt)?;
         let fd = self.nodes.get(node)?.fd();
         let (u, g) = owner(uid, gid);
         nix::unistd::fchownat(fd, "", u, g, AtFlags::AT_EMPTY_PATH)?;
@@ -193,7 +194,7 @@ impl Gofer {
     ) -> Result<Response, Errno> {
         let d = self.nodes.dir(dir)?;
         nix::sys::stat::mkdirat(d.as_fd(), os(name), Mode::from_bits_truncate(mode))?;
-        self.made(dir, name, (uid, gid))
+        self.made(dir, name, libc::S_IFDIR, (uid, gid))
     }
 
     fn mknod(
@@ -206,7 +207,7 @@ impl Gofer {
         let d = self.nodes.dir(dir)?;
         let kind = SFlag::from_bits_truncate(kind.ifmt());
         nix::sys::stat::mknodat(d.as_fd(), os(name), kind, Mode::from_bits_truncate(mode), 0)?;
-        self.made(dir, name, (uid, gid))
+        self.made(dir, name, kind.bits(), (uid, gid))
     }
 
     fn symlink(
@@ -219,7 +220,7 @@ impl Gofer {
         let d = self.nodes.dir(dir)?;
         let target = std::ffi::OsStr::from_bytes(target);
         nix::unistd::symlinkat(target, d.as_fd(), os(name))?;
-        self.made(dir, name, ids)
+        self.made(dir, name, libc::S_IFLNK, ids)
     }
 
     fn link(&mut self, node: Handle, dir: Handle, name: &Name) -> Result<Response, Errno> {
