@@ -386,3 +386,30 @@ fn dies_with_the_thread_that_started_it() {
     assert_eq!(status.signal(), Some(libc::SIGKILL), "{status}");
     drop(c);
 }
+
+#[test]
+fn closed_handles_release_their_descriptors() {
+    let (g, mut c) = spawn();
+    let (root, _) = c.root();
+    let fds = || {
+        std::fs::read_dir(format!("/proc/{}/fd", g.child.id()))
+            .expect("fd dir")
+            .count()
+    };
+    std::fs::create_dir(g.dir.path().join("d")).expect("mkdir");
+    let before = fds();
+    let (d, _) = c.walk_stat(root, &name("d")).expect("walk");
+    let mut handles = vec![d];
+    for i in 0..100 {
+        let (h, _, fd) = c
+            .create(d, &name(&format!("f{i}")), libc::O_RDWR, (0o600, 0, 0))
+            .expect("create");
+        drop(fd);
+        handles.push(h);
+        handles.push(c.walk(d, &name(&format!("f{i}"))).expect("walk"));
+    }
+    assert!(fds() >= before + 201);
+    c.getdents(d, 0, 4096).expect("getdents");
+    c.close(&handles).expect("close");
+    assert_eq!(fds(), before, "every descriptor is gone with its handle");
+}
