@@ -13,7 +13,10 @@ use nix::sys::stat::fstatat;
 use nix::unistd::{Gid, Uid};
 
 use crate::nodes::{stat_fd, Nodes};
-use crate::ops::{with_fd, XATTR_BUF};
+use crate::ops::with_fd;
+
+/// The largest xattr value or name list a reply carries.
+const XATTR_BUF: usize = moat_goferproto::MAX_XATTR_VALUE;
 use crate::sys::{self, os, At};
 
 /// The kernel's `struct statfs` on x86_64 (libc hides `f_flags`).

@@ -3,10 +3,10 @@
 //! symlink.
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt as _;
 
 use moat_goferproto::{
     Dirent, Handle, Handler, Name, NodeKind, Reply, Request, Response, SetAttr, SetTime, Stat,
-    MAX_XATTR_VALUE,
 };
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
@@ -335,14 +335,10 @@ fn parse_dirents(mut b: &[u8]) -> Vec<Dirent> {
     out
 }
 
-use std::os::unix::ffi::OsStrExt as _;
-
-/// The descriptor of a fresh reply, for the calls in `more`.
+/// A reply donating `fd`.
 pub fn with_fd(reply: Reply, fd: OwnedFd) -> Response {
     Response {
         reply,
         fd: Some(fd),
     }
 }
-
-pub const XATTR_BUF: usize = MAX_XATTR_VALUE;
