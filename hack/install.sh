@@ -8,9 +8,9 @@ cd "$MOAT_REPO"
 prefix=${MOAT_PREFIX:-/usr/local/bin}
 name=${MOAT_RUNTIME_NAME:-moat}
 log "building moat (release)"
-cargo build --release --quiet -p moat-shim -p moat-sentry -p moat-containerd-shim
+cargo build --release --quiet -p moat-shim -p moat-sentry -p moat-containerd-shim -p moat-gofer
 mkdir -p "$prefix"
-for bin in moat moat-sentry containerd-shim-moat-v1; do
+for bin in moat moat-sentry containerd-shim-moat-v1 moat-gofer; do
   # Copy then rename: running sentries keep the old file.
   install -m 0755 "target/release/$bin" "$prefix/.$bin.new"
   mv -f "$prefix/.$bin.new" "$prefix/$bin"

@@ -6,6 +6,7 @@
 use libc::sock_filter;
 
 use crate::bpf::{self, Asm, Jmp, To};
+use crate::fate::{ArgCheck, CmpOp};
 use crate::{lookup_name, PolicyError};
 
 /// What a notify thread may call: waiting for and answering notifications,
@@ -125,6 +126,126 @@ pub const SENTRY: &[&str] = &[
     "sysinfo",
 ];
 
+/// What the gofer may call once it serves: its socket, the `*at` file
+/// calls of the requests it answers (always relative to a descriptor,
+/// never following a symlink), AF_UNIX sockets for bind/connect
+/// (`socket` is argument-checked, see [`GOFER_CHECKED`]), memory, logging
+/// and exit. No execve, no mounts, no namespaces, no plain `open`/`openat`
+/// (every open is an `openat2` with `RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS`),
+/// no signals to other processes.
+pub const GOFER: &[&str] = &[
+    // the socket to the sentry
+    "recvmsg",
+    "sendmsg",
+    "poll",
+    // files, one component relative to a descriptor
+    "openat2",
+    "close",
+    "newfstatat",
+    "fstatfs",
+    "getdents64",
+    "lseek",
+    "mkdirat",
+    "mknodat",
+    "symlinkat",
+    "linkat",
+    "unlinkat",
+    "renameat2",
+    "readlinkat",
+    "fchownat",
+    "fchmod",
+    "fchmodat2",
+    "utimensat",
+    "ftruncate",
+    "getxattrat",
+    "setxattrat",
+    "listxattrat",
+    "removexattrat",
+    "fchdir",
+    // F_GETFD: std checks a descriptor before closing it (debug builds)
+    "fcntl",
+    // path sockets for bind/connect
+    "socket",
+    "bind",
+    "connect",
+    // memory, logging, exit
+    "write",
+    "writev",
+    "mmap",
+    "munmap",
+    "mremap",
+    "mprotect",
+    "madvise",
+    "brk",
+    "futex",
+    "getrandom",
+    "clock_gettime",
+    "sched_yield",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sigaltstack",
+    "restart_syscall",
+    "exit",
+    "exit_group",
+];
+
+/// Calls of [`GOFER`] allowed only with these arguments (else EPERM):
+/// `socket(AF_UNIX, ...)`.
+pub const GOFER_CHECKED: &[(&str, &[ArgCheck])] = &[(
+    "socket",
+    &[ArgCheck {
+        arg: 0,
+        mask: 0xffff_ffff,
+        op: CmpOp::Eq,
+        value: libc::AF_UNIX as u64,
+    }],
+)];
+
+/// The gofer's program: [`GOFER`] allowed, with [`GOFER_CHECKED`]'s
+/// conditions; anything else EPERM; foreign architectures kill.
+pub fn gofer_filter() -> Result<Vec<sock_filter>, PolicyError> {
+    checked_allowlist_filter(GOFER, GOFER_CHECKED)
+}
+
+/// An allowlist program where the calls named in `checked` are allowed
+/// only when all of their checks hold.
+pub fn checked_allowlist_filter(
+    names: &[&str],
+    checked: &[(&str, &[ArgCheck])],
+) -> Result<Vec<sock_filter>, PolicyError> {
+    let mut nrs = Vec::with_capacity(names.len());
+    for n in names {
+        let e = lookup_name(n).ok_or_else(|| PolicyError::UnknownSyscall(n.to_string()))?;
+        let checks = checked.iter().find(|(c, _)| c == n).map(|(_, c)| *c);
+        nrs.push((e.nr, checks));
+    }
+    nrs.sort_unstable_by_key(|(nr, _)| *nr);
+    nrs.dedup_by_key(|(nr, _)| *nr);
+    let mut a = Asm::default();
+    bpf::prologue(&mut a);
+    let allow = a.label();
+    let mut blocks = Vec::new();
+    for (nr, checks) in nrs {
+        let to = match checks {
+            None => allow,
+            Some(c) => {
+                let l = a.label();
+                blocks.push((l, c));
+                l
+            }
+        };
+        a.jump(Jmp::Eq, nr, To::L(to), To::Next);
+    }
+    a.ret(bpf::errno(libc::EPERM as u32));
+    for (l, checks) in blocks {
+        a.bind(l);
+        crate::filter::emit_alternatives(&mut a, &[checks], libc::EPERM);
+    }
+    a.bind(allow);
+    a.ret(bpf::RET_ALLOW);
+    a.finish()
+}
+
 /// An allowlist program: the named calls are allowed, every other number
 /// fails with EPERM; foreign architectures kill, as everywhere.
 pub fn allowlist_filter(names: &[&str]) -> Result<Vec<sock_filter>, PolicyError> {
@@ -151,12 +272,30 @@ pub fn allowlist_filter(names: &[&str]) -> Result<Vec<sock_filter>, PolicyError>
 pub fn render_allowlists() -> String {
     format!(
         "sentry, every thread ({} calls, anything else EPERM):\n  {}\n\
-         sentry notify threads, on top ({} calls, anything else EPERM):\n  {}\n",
+         sentry notify threads, on top ({} calls, anything else EPERM):\n  {}\n\
+         gofer ({} calls, anything else EPERM):\n  {}\n  with arguments: {}\n",
         SENTRY.len(),
         SENTRY.join(" "),
         NOTIFY_THREAD.len(),
-        NOTIFY_THREAD.join(" ")
+        NOTIFY_THREAD.join(" "),
+        GOFER.len(),
+        GOFER.join(" "),
+        render_checked(GOFER_CHECKED)
     )
+}
+
+fn render_checked(checked: &[(&str, &[ArgCheck])]) -> String {
+    let one = |(name, checks): &(&str, &[ArgCheck])| {
+        let conds: Vec<String> = checks
+            .iter()
+            .map(|c| {
+                let op = if c.op == CmpOp::Eq { "==" } else { "!=" };
+                format!("arg{} & {:#x} {op} {:#x}", c.arg, c.mask, c.value)
+            })
+            .collect();
+        format!("{name}({})", conds.join(" && "))
+    };
+    checked.iter().map(one).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -214,5 +353,60 @@ mod tests {
         for name in NOTIFY_THREAD {
             assert!(SENTRY.contains(name), "{name} is in the notify list only");
         }
+    }
+
+    #[test]
+    fn gofer_list_is_small_and_file_only() {
+        assert!(
+            GOFER.len() < 60,
+            "the gofer allowlist grew to {}",
+            GOFER.len()
+        );
+        for banned in [
+            "execve",
+            "execveat",
+            "open",
+            "openat",
+            "mount",
+            "umount2",
+            "setns",
+            "unshare",
+            "pivot_root",
+            "chroot",
+            "ptrace",
+            "kill",
+            "tgkill",
+            "clone",
+            "clone3",
+            "capset",
+            "setuid",
+            "socketpair",
+            "accept4",
+            "open_by_handle_at",
+            "bpf",
+            "seccomp",
+        ] {
+            assert!(!GOFER.contains(&banned), "{banned}");
+        }
+        for (name, _) in GOFER_CHECKED {
+            assert!(GOFER.contains(name), "{name}");
+        }
+        let prog = gofer_filter().unwrap();
+        crate::interp::validate(&prog);
+        let nr = |n: &str| lookup_name(n).map(|e| e.nr).unwrap_or(u32::MAX);
+        let run = |n: &str, a0: u64| {
+            crate::interp::run(&prog, bpf::AUDIT_ARCH_X86_64, nr(n), [a0, 0, 0, 0, 0, 0])
+        };
+        let eperm = bpf::errno(libc::EPERM as u32);
+        assert_eq!(run("socket", libc::AF_UNIX as u64), bpf::RET_ALLOW);
+        assert_eq!(run("socket", libc::AF_INET as u64), eperm);
+        assert_eq!(
+            run("socket", (1 << 32) | libc::AF_UNIX as u64),
+            bpf::RET_ALLOW
+        );
+        assert_eq!(run("openat2", 0), bpf::RET_ALLOW);
+        assert_eq!(run("execve", 0), eperm);
+        assert_eq!(run("openat", 0), eperm);
+        assert!(render_allowlists().contains("socket(arg0 & 0xffffffff == 0x1)"));
     }
 }

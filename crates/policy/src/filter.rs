@@ -56,7 +56,7 @@ fn compile() -> Result<Vec<libc::sock_filter>, PolicyError> {
 }
 
 /// ALLOW when every check of one alternative holds, else ERRNO(`errno`).
-fn emit_alternatives(a: &mut Asm, any_of: &[&[ArgCheck]], errno: i32) {
+pub(crate) fn emit_alternatives(a: &mut Asm, any_of: &[&[ArgCheck]], errno: i32) {
     for all in any_of {
         let next = a.label();
         for c in all.iter() {

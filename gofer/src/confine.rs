@@ -1,0 +1,122 @@
+//! The gofer confines itself before it reads a request: it dies with its
+//! parent, keeps no descriptors but its socket and stdio, sees only the
+//! tree it serves (a mount namespace of its own, pivoted into it), keeps
+//! only the capabilities that let it act for any file owner, sets
+//! no_new_privs and runs under the policy crate's `GOFER` allowlist
+//! (`moat policy` prints it).
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use caps::{CapSet, Capability, CapsHashSet};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+
+/// Changing owners, and reading, writing and searching files of any
+/// owner, as the sentry decides on behalf of the workload's users.
+pub const KEEP: [Capability; 5] = [
+    Capability::CAP_CHOWN,
+    Capability::CAP_DAC_OVERRIDE,
+    Capability::CAP_DAC_READ_SEARCH,
+    Capability::CAP_FOWNER,
+    Capability::CAP_FSETID,
+];
+
+/// Everything, in order; returns the root directory's `O_PATH` descriptor.
+pub fn confine(root: &Path, sock: BorrowedFd) -> Result<OwnedFd> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .context("PR_SET_PDEATHSIG")?;
+    check_socket(sock)?;
+    close_others(sock.as_raw_fd());
+    raise_nofile();
+    // Modes of new files come exactly from the requests.
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    let root = enter(root).with_context(|| format!("pivoting into {}", root.display()))?;
+    drop_capabilities()?;
+    nix::sys::prctl::set_no_new_privs().context("setting no_new_privs")?;
+    let prog = moat_policy::confine::gofer_filter()?;
+    moat_policy::install(&prog, 0).context("installing the gofer's seccomp allowlist")?;
+    Ok(root)
+}
+
+fn check_socket(sock: BorrowedFd) -> Result<()> {
+    use nix::sys::socket::{getsockopt, sockopt};
+    match getsockopt(&sock, sockopt::SockType) {
+        Ok(nix::sys::socket::SockType::SeqPacket) => Ok(()),
+        Ok(t) => bail!(
+            "fd {} is a {t:?} socket, not SOCK_SEQPACKET",
+            sock.as_raw_fd()
+        ),
+        Err(e) => bail!("fd {} is not a socket: {e}", sock.as_raw_fd()),
+    }
+}
+
+/// Every handle is a descriptor: allow as many as the hard limit.
+fn raise_nofile() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                tracing::warn!("raising RLIMIT_NOFILE: {e}");
+            }
+        }
+    }
+}
+
+/// Close every descriptor above stderr but the socket.
+fn close_others(keep: RawFd) {
+    let keep = keep as u32;
+    // SAFETY: close_range only closes descriptors; none above 2 but
+    // `keep` is owned by anything in this process yet.
+    unsafe {
+        if keep > 3 {
+            libc::close_range(3, keep - 1, 0);
+        }
+        libc::close_range(keep + 1, u32::MAX, 0);
+    }
+}
+
+/// A mount namespace whose root is `root`: make every mount private (so
+/// nothing propagates back to the host), bind `root` onto itself (
+/// pivot_root needs a mount point), pivot into it and detach the old root.
+fn enter(root: &Path) -> Result<OwnedFd> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).context("unshare(CLONE_NEWNS)")?;
+    let none: Option<&str> = None;
+    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
+        .context("making mounts private")?;
+    mount(
+        Some(root),
+        root,
+        none,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        none,
+    )
+    .context("binding the root onto itself")?;
+    nix::unistd::chdir(root).context("entering the root")?;
+    // pivot_root(".", "."): the old root is stacked on top, then detached.
+    nix::unistd::pivot_root(".", ".").context("pivot_root")?;
+    umount2(".", MntFlags::MNT_DETACH).context("detaching the old root")?;
+    nix::unistd::chdir("/").context("chdir /")?;
+    let flags =
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
+    let fd = nix::fcntl::open("/", flags, nix::sys::stat::Mode::empty())
+        .context("opening the new root")?;
+    let _ = fd.as_fd();
+    Ok(fd)
+}
+
+fn drop_capabilities() -> Result<()> {
+    let keep: CapsHashSet = KEEP.into_iter().collect();
+    // The bounding set first: dropping from it needs CAP_SETPCAP.
+    for cap in caps::all() {
+        if !keep.contains(&cap) {
+            caps::drop(None, CapSet::Bounding, cap)
+                .with_context(|| format!("dropping {cap} from the bounding set"))?;
+        }
+    }
+    caps::clear(None, CapSet::Ambient).context("clearing ambient capabilities")?;
+    caps::set(None, CapSet::Inheritable, &keep).context("setting inheritable capabilities")?;
+    caps::set(None, CapSet::Effective, &keep).context("setting effective capabilities")?;
+    caps::set(None, CapSet::Permitted, &keep).context("setting permitted capabilities")?;
+    Ok(())
+}
