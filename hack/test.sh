@@ -6,7 +6,8 @@ need_root
 cd "$MOAT_REPO"
 "$MOAT_REPO/hack/deps.sh"
 out=$(mktemp)
-trap '"$MOAT_REPO/hack/daemons.sh" stop; rm -f "$out"' EXIT
+# The CRI tests start a second containerd (hack/cri.sh): stop it first.
+trap '"$MOAT_REPO/hack/cri.sh" stop; "$MOAT_REPO/hack/daemons.sh" stop; rm -f "$out"' EXIT
 
 log "unit tests"
 cargo test --workspace --exclude moat-tests 2>&1 | tee -a "$out"
