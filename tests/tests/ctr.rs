@@ -222,3 +222,39 @@ fn a_killed_shim_leaves_nothing() {
     remove(&id);
     assert_gone(&id);
 }
+
+#[test]
+fn runtime_options_file_sets_log_path_and_strace() {
+    ready();
+    // The TOML a `ConfigPath` names (TypeUrl io.containerd.moat.v1.options);
+    // ctr passes it with --runtime-config-path, as the CRI plugin does
+    // from the runtime's options table.
+    let id = unique("ctr-options");
+    let dir = std::env::temp_dir().join(&id);
+    let config = dir.join("moat.toml");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log_path = dir.join("logs/%ID%.log");
+    std::fs::write(
+        &config,
+        format!("log_path = {:?}\n[sentry]\nstrace = true\n", log_path.to_str().unwrap()),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap().to_string();
+    let out = ctr_run(&id, &["--rm", "--runtime-config-path", &cfg], &["uname", "-r"]);
+    let log = std::fs::read_to_string(dir.join(format!("logs/{id}.log"))).unwrap_or_default();
+    // A typo is refused with the file and the key named.
+    std::fs::write(&config, "log_levle = \"debug\"\n").unwrap();
+    let bad_id = unique("ctr-bad-options");
+    let bad = ctr_run(&bad_id, &["--rm", "--runtime-config-path", &cfg], &["true"]);
+    let _ = ctr(&["containers", "rm", &bad_id]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        log.lines().any(|l| l.contains("uname(") && l.contains("= 0")),
+        "strace lines missing from the configured log: {log}"
+    );
+    assert!(!bad.status.success());
+    let err = text(&bad.stderr);
+    assert!(err.contains("log_levle") && err.contains("moat.toml"), "{err}");
+    assert_gone(&bad_id);
+}

@@ -100,10 +100,14 @@ impl TaskService {
         bundle: &Path,
         paths: stdio::Paths,
         mounted_rootfs: bool,
+        config: &crate::options::Config,
     ) -> TtrpcResult<i32> {
         let (console, opened) = stdio::prepare(&paths, bundle, "init").map_err(failed)?;
         let mut rt = self.table.rt.clone();
-        rt.log = Some(bundle.join("moat.log"));
+        config.apply(&mut rt, id, bundle);
+        if let Some(dir) = rt.log.as_deref().and_then(Path::parent) {
+            std::fs::create_dir_all(dir).map_err(|e| failed(format!("{}: {e}", dir.display())))?;
+        }
         let opts = moat_runtime::CreateOpts {
             bundle: bundle.to_path_buf(),
             pid_file: None,

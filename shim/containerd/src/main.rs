@@ -11,6 +11,7 @@ mod container;
 mod events;
 mod lifecycle;
 mod metrics;
+mod options;
 mod service;
 mod stdio;
 mod task;

@@ -79,9 +79,11 @@ impl Task for TaskService {
             )
             .map_err(|e| failed(format!("mounting the rootfs: {e}")))?;
         }
+        let config = crate::options::Config::from_request(req.options.as_ref())
+            .map_err(|e| status(ttrpc::Code::INVALID_ARGUMENT, e))?;
         let paths = stdio::Paths::new(&req.stdin, &req.stdout, &req.stderr, req.terminal);
         match self
-            .create_container(&req.id, &bundle, paths, !req.rootfs.is_empty())
+            .create_container(&req.id, &bundle, paths, !req.rootfs.is_empty(), &config)
             .await
         {
             Ok(pid) => Ok(api::CreateTaskResponse {
