@@ -1,0 +1,72 @@
+//! moat's file-system core: the sentry's view of a container's files.
+//!
+//! The workload's path-taking system calls (`openat`, `newfstatat`,
+//! `mkdirat`, `unlinkat`, `readlinkat`, `execve`...) are intercepted, and the
+//! sentry resolves their paths here, never in the host kernel. The host
+//! files are served by the container's gofer, which only ever looks up one
+//! component at a time and never follows a symlink; this crate supplies
+//! the rest of what Linux's `namei` does:
+//!
+//! - [`Backend`] — the narrow interface a file server offers: root, lookup
+//!   one name (no symlink following), stat, readlink. The gofer client, a
+//!   tmpfs, synthetic `/proc` and [`memfs::MemFs`] implement it.
+//! - [`MountTable`] ([`mount`]) — rootfs, OCI mounts, masked and read-only
+//!   paths, with their flags.
+//! - the walk ([`walk`]) — `.`/`..`, symlinks, mount crossings, trailing
+//!   slashes, `O_CREAT`/`O_EXCL`/`O_NOFOLLOW`/`O_DIRECTORY`, `AT_*` flags and
+//!   openat2's `RESOLVE_*`, with Linux's errnos. The module doc lists the
+//!   rules.
+//! - [`Dcache`] ([`dcache`]) — keeps repeated lookups off the gofer socket.
+//!
+//! # How the sentry uses it
+//!
+//! ```
+//! use std::sync::Arc;
+//! use moat_vfs::{memfs::MemFs, MountFlags, MountSource, Resolved, Vfs, WalkFlags};
+//!
+//! # fn main() -> Result<(), moat_vfs::Errno> {
+//! let rootfs = Arc::new(MemFs::new()); // the gofer client in the sentry
+//! rootfs.put_file("etc/passwd")?;
+//! rootfs.mkdir_all("proc")?;
+//! let mut vfs = Vfs::new(rootfs, MountFlags::default(), 1024)?;
+//! vfs.mount(b"/proc", MountSource::Tree { backend: Arc::new(MemFs::new()), root: None },
+//!           MountFlags::from_options(&["nosuid", "nodev", "noexec"]))?;
+//! let cwd = vfs.root(); // kept per process, as are dirfds' locations
+//!
+//! // openat(AT_FDCWD, "etc/../etc/passwd", O_RDONLY)
+//! let flags = WalkFlags::open(libc::O_RDONLY, 0)?;
+//! let Resolved::Found(loc) = vfs.resolve(&cwd, b"etc/../etc/passwd", &flags)? else { unreachable!() };
+//! assert_eq!(loc.path(), b"/etc/passwd");
+//! // ... ask the gofer to open loc.node() of loc.mount()'s backend ...
+//!
+//! // openat(AT_FDCWD, "tmp/new", O_WRONLY|O_CREAT|O_EXCL)
+//! let flags = WalkFlags::open(libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0)?;
+//! let r = vfs.resolve(&cwd, b"etc/new", &flags)?;
+//! let Resolved::Create { parent, name } = r else { unreachable!() };
+//! // ... ask the gofer to create `name` in `parent`, then:
+//! vfs.invalidate(&parent, &name)?;
+//! # Ok(()) }
+//! ```
+//!
+//! Locations keep the directories they came through, so `..` never needs
+//! the server; errors are [`Errno`]s to hand back to the workload as they
+//! are.
+
+pub mod backend;
+pub mod dcache;
+pub mod errno;
+pub mod flags;
+pub mod location;
+pub mod memfs;
+pub mod mount;
+mod vfs;
+pub mod walk;
+
+pub use backend::{Attr, Backend, FileType, Node};
+pub use dcache::{Dcache, Stats, TreeId};
+pub use errno::{Errno, Result};
+pub use flags::*;
+pub use location::{Location, Step};
+pub use mount::{MaskedFs, Mount, MountFlags, MountId, MountTable};
+pub use vfs::{MountSource, Vfs, DEFAULT_DCACHE_ENTRIES};
+pub use walk::Resolved;

@@ -1,0 +1,157 @@
+//! [`Vfs`]: one container's mount table and dentry cache, and the entry
+//! points of the walk.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::backend::{Attr, Backend, Node};
+use crate::dcache::{Cached, Dcache, Stats};
+use crate::errno::{Errno, Result};
+use crate::flags::WalkFlags;
+use crate::location::Location;
+use crate::mount::{MaskedFs, MountFlags, MountId, MountTable};
+use crate::walk::{Resolved, Walker};
+
+/// Default bound of the dentry cache.
+pub const DEFAULT_DCACHE_ENTRIES: usize = 64 * 1024;
+
+/// What to mount at a destination.
+#[derive(Clone)]
+pub enum MountSource {
+    /// The root (or `Some` node) of a tree: a volume's gofer, a tmpfs, a
+    /// synthetic file system.
+    Tree { backend: Arc<dyn Backend>, root: Option<Node> },
+    /// What a container path shows now (a bind inside the container, as
+    /// `linux.readonlyPaths` does with the path itself).
+    Bind(Vec<u8>),
+    /// runc's masking: empty read-only directory or `/dev/null`-like file.
+    Masked,
+}
+
+/// One container's file-system view.
+pub struct Vfs {
+    mounts: MountTable,
+    root: Location,
+    dcache: Mutex<Dcache>,
+}
+
+impl Vfs {
+    /// A view whose root is the root of `rootfs`.
+    pub fn new(rootfs: Arc<dyn Backend>, flags: MountFlags, dcache_entries: usize) -> Result<Vfs> {
+        let mounts = MountTable::new(rootfs, flags)?;
+        let m = mounts.get(MountId(0))?;
+        let root = Location::new_root(m.id, m.root, m.root_attr);
+        Ok(Vfs { mounts, root, dcache: Mutex::new(Dcache::new(dcache_entries)) })
+    }
+
+    pub fn mounts(&self) -> &MountTable {
+        &self.mounts
+    }
+
+    pub(crate) fn mount_flags(&self, id: MountId) -> Result<MountFlags> {
+        Ok(self.mounts.get(id)?.flags)
+    }
+
+    /// The container root.
+    pub fn root(&self) -> Location {
+        self.root.clone()
+    }
+
+    /// Resolves `path` from `start` (cwd or a dirfd's location) with the
+    /// container root as root.
+    pub fn resolve(&self, start: &Location, path: &[u8], flags: &WalkFlags) -> Result<Resolved> {
+        self.resolve_in(&self.root, start, path, flags)
+    }
+
+    /// Resolves `path` from `start` with `root` as the process's root
+    /// (after `chroot`); `start` should lie within `root`.
+    pub fn resolve_in(&self, root: &Location, start: &Location, path: &[u8], flags: &WalkFlags) -> Result<Resolved> {
+        Walker::new(self, root, start, flags).run(path)
+    }
+
+    /// Mounts `source` at `dest` (resolved from the container root,
+    /// following symlinks, as runc resolves destinations inside the rootfs).
+    /// The destination must exist.
+    pub fn mount(&mut self, dest: &[u8], source: MountSource, flags: MountFlags) -> Result<MountId> {
+        let at = self.resolve(&self.root(), dest, &WalkFlags::default())?.found()?;
+        let (backend, root) = match source {
+            MountSource::Tree { backend, root } => {
+                let root = root.unwrap_or_else(|| backend.root());
+                (backend, root)
+            }
+            MountSource::Bind(path) => {
+                let src = self.resolve(&self.root(), &path, &WalkFlags::default())?.found()?;
+                (self.mounts.get(src.mount())?.backend.clone(), src.node())
+            }
+            MountSource::Masked => (Arc::new(MaskedFs::new(at.attr().is_dir())) as Arc<dyn Backend>, Node(0)),
+        };
+        let point = (at.mount(), at.node(), at.attr());
+        self.mounts.attach(point, backend, root, flags, at.path())
+    }
+
+    /// Applies `linux.maskedPaths` and `linux.readonlyPaths` of `spec`, as
+    /// runc does after the mounts: missing paths are skipped.
+    pub fn apply_oci_paths(&mut self, spec: &oci_spec::runtime::Spec) -> Result<()> {
+        let Some(linux) = spec.linux() else { return Ok(()) };
+        for p in linux.masked_paths().iter().flatten() {
+            skip_enoent(self.mount(p.as_bytes(), MountSource::Masked, MountFlags::masked()))?;
+        }
+        let ro = MountFlags { read_only: true, nosuid: true, nodev: true, noexec: true };
+        for p in linux.readonly_paths().iter().flatten() {
+            let src = MountSource::Bind(p.as_bytes().to_vec());
+            skip_enoent(self.mount(p.as_bytes(), src, ro))?;
+        }
+        Ok(())
+    }
+
+    fn dcache(&self) -> MutexGuard<'_, Dcache> {
+        // The cache stays consistent across a panic (each operation is
+        // complete before it returns), so poisoning is ignored.
+        self.dcache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// One lookup of `name` in the directory `dir`, through the cache.
+    pub(crate) fn lookup(&self, dir: &Location, name: &[u8]) -> Result<(Node, Attr)> {
+        let m = self.mounts.get(dir.mount())?;
+        match self.dcache().get(m.tree, dir.node(), name) {
+            Some(Cached::Found(node, attr)) => return Ok((node, attr)),
+            Some(Cached::Absent) => return Err(Errno::ENOENT),
+            None => {}
+        }
+        // The backend call (a gofer round trip) runs without the lock.
+        let result = m.backend.lookup(dir.node(), name);
+        let cached = match result {
+            Ok((node, attr)) => Cached::Found(node, attr),
+            Err(Errno::ENOENT) => Cached::Absent,
+            Err(_) => return result,
+        };
+        self.dcache().insert(m.tree, dir.node(), name, cached);
+        result
+    }
+
+    /// Forgets the cached entry `name` of directory `dir` (after create,
+    /// unlink, rename, setattr of that name).
+    pub fn invalidate(&self, dir: &Location, name: &[u8]) -> Result<()> {
+        let tree = self.mounts.get(dir.mount())?.tree;
+        self.dcache().invalidate(tree, dir.node(), name);
+        Ok(())
+    }
+
+    /// Forgets every cached entry of directory `dir` (rmdir, rename over).
+    pub fn invalidate_dir(&self, dir: &Location) -> Result<()> {
+        let tree = self.mounts.get(dir.mount())?.tree;
+        self.dcache().invalidate_dir(tree, dir.node());
+        Ok(())
+    }
+
+    pub fn dcache_stats(&self) -> Stats {
+        self.dcache().stats()
+    }
+}
+
+fn skip_enoent(r: Result<MountId>) -> Result<()> {
+    match r {
+        Ok(_) | Err(Errno::ENOENT) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
