@@ -146,10 +146,9 @@ impl MountTable {
         let (mount, node, at_attr) = at;
         self.get(mount)?;
         let root_attr = backend.stat(root)?;
-        match (at_attr.is_dir(), root_attr.is_dir()) {
-            (true, false) => return Err(Errno::ENOTDIR),
-            (false, true) => return Err(Errno::EISDIR),
-            _ => {}
+        // Linux's graft_tree: a directory only on a directory.
+        if at_attr.is_dir() != root_attr.is_dir() {
+            return Err(Errno::ENOTDIR);
         }
         if at_attr.is_symlink() || root_attr.is_symlink() {
             return Err(Errno::EINVAL);
