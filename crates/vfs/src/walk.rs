@@ -6,7 +6,8 @@
 //!   start itself under `RESOLVE_IN_ROOT`); a relative one at the start
 //!   location (cwd or a dirfd's directory). An empty path is `ENOENT` unless
 //!   `AT_EMPTY_PATH`, which yields the start. A path of `PATH_MAX` bytes or
-//!   more, or a component over `NAME_MAX`, is `ENAMETOOLONG`.
+//!   more is `ENAMETOOLONG`, and so is looking up a name over `NAME_MAX`
+//!   (in a directory: a non-directory parent is `ENOTDIR` first).
 //! - Every component but the last must be a directory (`ENOTDIR`).
 //! - `.` stays; `..` drops one step of the [`Location`], which at a mount's
 //!   root is the directory holding the mount point; `..` at the walk's root
@@ -115,7 +116,7 @@ impl<'a> Walker<'a> {
             return if self.flags.empty_path { self.finish() } else { Err(Errno::ENOENT) };
         }
         self.push_text(path, false)?;
-        while let Some(c) = self.next_component()? {
+        while let Some(c) = self.next_component() {
             if !self.loc.attr().is_dir() {
                 return Err(Errno::ENOTDIR);
             }
@@ -150,7 +151,7 @@ impl<'a> Walker<'a> {
 
     /// The next component, dropping pieces as they run out so that `last`
     /// can be told at once.
-    fn next_component(&mut self) -> Result<Option<Component>> {
+    fn next_component(&mut self) -> Option<Component> {
         while let Some(piece) = self.pieces.last_mut() {
             let text = &piece.text;
             let start = skip_slashes(text, piece.pos);
@@ -159,9 +160,6 @@ impl<'a> Walker<'a> {
                 continue;
             }
             let end = text[start..].iter().position(|&b| b == b'/').map_or(text.len(), |i| start + i);
-            if end - start > NAME_MAX {
-                return Err(Errno::ENAMETOOLONG);
-            }
             let name = text[start..end].to_vec();
             piece.pos = skip_slashes(text, end);
             let exhausted = piece.pos >= text.len();
@@ -170,9 +168,9 @@ impl<'a> Walker<'a> {
                 self.pieces.pop();
             }
             let last = exhausted && self.pieces.is_empty();
-            return Ok(Some(Component { name, last, trailing }));
+            return Some(Component { name, last, trailing });
         }
-        Ok(None)
+        None
     }
 
     /// Walks one component; `Some` ends the walk with a create.
@@ -197,6 +195,11 @@ impl<'a> Walker<'a> {
     }
 
     fn descend(&mut self, c: Component) -> Result<Option<Resolved>> {
+        // Checked where Linux's file systems check it: at the lookup, so
+        // after the ENOTDIR of a non-directory parent.
+        if c.name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
         let creating = c.last && self.flags.create;
         let (node, attr) = match self.vfs.lookup(&self.loc, &c.name) {
             Err(Errno::ENOENT) if creating => return self.create(c).map(Some),
