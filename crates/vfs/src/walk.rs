@@ -27,9 +27,10 @@
 //! - A trailing slash (on the path or on the target text of a final
 //!   symlink) forces the last component to be followed and to be a
 //!   directory (`ENOTDIR`).
-//! - `O_CREAT`: a missing last component yields the parent and the name
-//!   (`EISDIR` with a trailing slash, `EROFS` on a read-only mount); an
-//!   existing one is `EEXIST` with `O_EXCL`, `EISDIR` if a directory. A
+//! - `O_CREAT`: a last name with a trailing slash is `EISDIR` whether it
+//!   exists or not; a missing one yields the parent and the name (`EROFS`
+//!   on a read-only mount); an existing one (`.` and `..` too) is `EEXIST`
+//!   with `O_EXCL`, else `EISDIR` if a directory. A
 //!   dangling final symlink is followed, so the create lands on its target
 //!   (Linux's behaviour) unless `O_EXCL`.
 //! - `O_DIRECTORY` on a non-directory is `ENOTDIR`; write intent on a
@@ -195,12 +196,17 @@ impl<'a> Walker<'a> {
     }
 
     fn descend(&mut self, c: Component) -> Result<Option<Resolved>> {
+        let creating = c.last && self.flags.create;
+        // open_last_lookups: O_CREAT with a trailing slash fails before the
+        // name is even looked up.
+        if creating && c.trailing && !self.flags.mkdir {
+            return Err(Errno::EISDIR);
+        }
         // Checked where Linux's file systems check it: at the lookup, so
         // after the ENOTDIR of a non-directory parent.
         if c.name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let creating = c.last && self.flags.create;
         let (node, attr) = match self.vfs.lookup(&self.loc, &c.name) {
             Err(Errno::ENOENT) if creating => return self.create(c).map(Some),
             other => other?,
@@ -225,9 +231,6 @@ impl<'a> Walker<'a> {
     }
 
     fn create(&mut self, c: Component) -> Result<Resolved> {
-        if c.trailing && !self.flags.mkdir {
-            return Err(Errno::EISDIR);
-        }
         if self.vfs.mount_flags(self.loc.mount())?.read_only {
             return Err(Errno::EROFS);
         }
@@ -275,6 +278,9 @@ impl<'a> Walker<'a> {
     fn finish(self) -> Result<Resolved> {
         let attr = self.loc.attr();
         let dir = attr.is_dir();
+        if self.flags.create && self.flags.excl {
+            return Err(Errno::EEXIST); // `.`, `..` or an empty path
+        }
         if self.flags.create && dir {
             return Err(Errno::EISDIR);
         }

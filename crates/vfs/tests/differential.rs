@@ -171,7 +171,9 @@ struct OpenHow {
 fn kernel(dirfd: &OwnedFd, path: &str, oflags: i32, resolve: u64) -> Result<u64> {
     use std::os::fd::AsRawFd;
     let cpath = CString::new(path).map_err(|_| Errno::EINVAL)?;
-    let how = OpenHow { flags: (oflags | libc::O_CLOEXEC) as u64, mode: 0, resolve };
+        // openat2 refuses a mode without O_CREAT.
+    let mode = if oflags & libc::O_CREAT != 0 { 0o644 } else { 0 };
+    let how = OpenHow { flags: (oflags | libc::O_CLOEXEC) as u64, mode, resolve };
     loop {
         // SAFETY: openat2 reads `cpath` (NUL-terminated, alive for the call)
         // and `how` (a live struct of the size passed); it only returns a
@@ -203,7 +205,7 @@ fn open_dir(path: &Path) -> OwnedFd {
 use std::os::unix::fs::OpenOptionsExt;
 
 /// The flag combinations compared: open flags and RESOLVE_* bits.
-const VARIANTS: [(i32, u64); 7] = [
+const VARIANTS: [(i32, u64); 10] = [
     (libc::O_PATH | libc::O_NOFOLLOW, RESOLVE_IN_ROOT),
     (libc::O_PATH, RESOLVE_IN_ROOT),
     (libc::O_PATH | libc::O_DIRECTORY, RESOLVE_IN_ROOT),
@@ -211,11 +213,26 @@ const VARIANTS: [(i32, u64); 7] = [
     (libc::O_PATH, RESOLVE_BENEATH),
     (libc::O_PATH | libc::O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS),
     (libc::O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS),
+    // Creates: the kernel really creates the file; it is removed again.
+    (libc::O_WRONLY | libc::O_CREAT, RESOLVE_IN_ROOT),
+    (libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, RESOLVE_IN_ROOT),
+    (libc::O_RDONLY | libc::O_CREAT | libc::O_NOFOLLOW, RESOLVE_BENEATH),
 ];
+
+/// What one side made of a path.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// An existing object, by its on-disk inode.
+    Inode(u64),
+    /// A new file at this path relative to the tree.
+    Created(String),
+    Failed(Errno),
+}
 
 struct Tally {
     compared: usize,
     found: usize,
+    created: usize,
     errnos: std::collections::BTreeMap<String, usize>,
     failures: Vec<String>,
 }
@@ -230,15 +247,10 @@ fn compare_tree(tree: &Tree, rng: &mut Rng, tally: &mut Tally) {
         let start = start.and_then(Resolved::found).expect("start dir");
         let path = tree.random_path(rng);
         for &(oflags, resolve) in &VARIANTS {
-            let want = kernel(&start_fd, &path, oflags, resolve);
             let flags = WalkFlags::open(oflags, resolve).expect("flags");
-            let got = vfs.resolve(&start, path.as_bytes(), &flags).and_then(Resolved::found);
-            let got = got.map(|loc| tree.inodes.get(&loc.node()).copied().unwrap_or(0));
-            tally.compared += 1;
-            match want {
-                Ok(_) => tally.found += 1,
-                Err(e) => *tally.errnos.entry(format!("{e:?}")).or_default() += 1,
-            }
+            let got = tree.walk_outcome(vfs.resolve(&start, path.as_bytes(), &flags));
+            let want = tree.kernel_outcome(&start_fd, &path, oflags, resolve, &got);
+            tally.count(&want);
             if got != want && tally.failures.len() < 20 {
                 tally.failures.push(format!(
                     "{}: start {start_rel:?} path {path:?} flags {oflags:#x} resolve {resolve:#x}: walk {got:?} kernel {want:?}",
@@ -249,9 +261,56 @@ fn compare_tree(tree: &Tree, rng: &mut Rng, tally: &mut Tally) {
     }
 }
 
+impl Tally {
+    fn count(&mut self, outcome: &Outcome) {
+        self.compared += 1;
+        match outcome {
+            Outcome::Inode(_) => self.found += 1,
+            Outcome::Created(_) => self.created += 1,
+            Outcome::Failed(e) => *self.errnos.entry(format!("{e:?}")).or_default() += 1,
+        }
+    }
+}
+
+impl Tree {
+    fn walk_outcome(&self, r: Result<Resolved>) -> Outcome {
+        match r {
+            Ok(Resolved::Found(loc)) => Outcome::Inode(self.inodes.get(&loc.node()).copied().unwrap_or(0)),
+            Ok(Resolved::Create { parent, name }) => {
+                let dir = self.dirs.iter().find(|(_, n)| *n == parent.node()).map_or("?", |(p, _)| p);
+                let name = String::from_utf8_lossy(&name);
+                Outcome::Created(if dir.is_empty() { name.into_owned() } else { format!("{dir}/{name}") })
+            }
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+
+    /// The kernel's outcome. A new inode is a created file: it counts as
+    /// `Created(p)` if it is the file at `p` the walk predicted, and is
+    /// removed again so both trees stay the same.
+    fn kernel_outcome(&self, dirfd: &OwnedFd, path: &str, oflags: i32, resolve: u64, walk: &Outcome) -> Outcome {
+        let ino = match kernel(dirfd, path, oflags, resolve) {
+            Ok(ino) => ino,
+            Err(e) => return Outcome::Failed(e),
+        };
+        if self.inodes.values().any(|&i| i == ino) {
+            return Outcome::Inode(ino);
+        }
+        let Outcome::Created(predicted) = walk else { return Outcome::Created(format!("<new inode {ino}>")) };
+        let on_disk = self.disk.join(predicted);
+        match std::fs::symlink_metadata(&on_disk) {
+            Ok(m) if m.ino() == ino => {
+                std::fs::remove_file(&on_disk).expect("remove created file");
+                Outcome::Created(predicted.clone())
+            }
+            _ => Outcome::Created(format!("<new inode {ino} elsewhere>")),
+        }
+    }
+}
+
 fn openat2_works() -> bool {
     let fd = open_dir(Path::new("/"));
-    kernel(&fd, ".", libc::O_PATH, RESOLVE_IN_ROOT).is_ok()
+    kernel(&fd, ".", libc::O_PATH, RESOLVE_IN_ROOT) != Err(Errno::ENOSYS)
 }
 
 #[test]
@@ -263,7 +322,7 @@ fn walk_matches_kernel_openat2() {
     let base = std::env::temp_dir().join(format!("moat-vfs-diff-{}", std::process::id()));
     std::fs::create_dir_all(&base).expect("temp dir");
     let mut rng = Rng(SEED);
-    let mut tally = Tally { compared: 0, found: 0, errnos: Default::default(), failures: Vec::new() };
+    let mut tally = Tally { compared: 0, found: 0, created: 0, errnos: Default::default(), failures: Vec::new() };
     for i in 0..TREES {
         let tree = Tree::build(&mut rng, base.join(format!("t{i}")));
         compare_tree(&tree, &mut rng, &mut tally);
@@ -272,9 +331,10 @@ fn walk_matches_kernel_openat2() {
         let _ = std::fs::remove_dir_all(&base);
     }
     println!(
-        "differential: {} comparisons over {TREES} trees ({} found, errors {:?}), all equal: {}",
+        "differential: {} comparisons over {TREES} trees ({} found, {} created, errors {:?}), all equal: {}",
         tally.compared,
         tally.found,
+        tally.created,
         tally.errnos,
         tally.failures.is_empty()
     );

@@ -260,6 +260,11 @@ fn o_creat_and_o_excl() {
     assert_eq!(c("dir/file", excl), Err(Errno::EEXIST));
     assert_eq!(c("dir/sub", creat), Err(Errno::EISDIR));
     assert_eq!(c("dir/new/", creat), Err(Errno::EISDIR));
+    // A trailing slash is EISDIR before the name is looked at; `.` exists.
+    assert_eq!(c("dir/file/", creat), Err(Errno::EISDIR));
+    assert_eq!(c("dir/abs/", excl), Err(Errno::EISDIR));
+    assert_eq!(c("dir/.", creat), Err(Errno::EISDIR));
+    assert_eq!(c("dir/..", excl), Err(Errno::EEXIST));
     assert_eq!(c("nodir/new", creat), Err(Errno::ENOENT));
     // A dangling final symlink: followed by O_CREAT, existing for O_EXCL.
     assert_eq!(c("dir/dangling", creat), Ok(("/dir".into(), "nowhere".into())));
