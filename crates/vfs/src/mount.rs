@@ -60,6 +60,16 @@ impl MountFlags {
         f
     }
 
+    /// Both sets of restrictions.
+    pub fn union(self, other: MountFlags) -> MountFlags {
+        MountFlags {
+            read_only: self.read_only || other.read_only,
+            nosuid: self.nosuid || other.nosuid,
+            nodev: self.nodev || other.nodev,
+            noexec: self.noexec || other.noexec,
+        }
+    }
+
     /// The read-only flags of a masked path.
     pub fn masked() -> MountFlags {
         MountFlags { read_only: true, nosuid: true, nodev: false, noexec: true }
@@ -210,6 +220,8 @@ mod tests {
         let f = MountFlags::from_options(&["rbind", "ro", "nosuid", "nodev", "noexec"]);
         assert_eq!(f, MountFlags { read_only: true, nosuid: true, nodev: true, noexec: true });
         assert_eq!(MountFlags::from_options(&["ro", "rw"]), MountFlags::default());
+        let nosuid = MountFlags { nosuid: true, ..MountFlags::default() };
+        assert_eq!(nosuid.union(MountFlags::masked()), MountFlags::masked());
     }
 
     #[test]

@@ -71,7 +71,8 @@ impl Vfs {
     /// Mounts `source` at `dest` (resolved from the container root,
     /// following symlinks, as runc resolves destinations inside the rootfs).
     /// The destination must exist.
-    pub fn mount(&mut self, dest: &[u8], source: MountSource, flags: MountFlags) -> Result<MountId> {
+    /// A bind keeps the restrictions of the mount it copies.
+    pub fn mount(&mut self, dest: &[u8], source: MountSource, mut flags: MountFlags) -> Result<MountId> {
         let at = self.resolve(&self.root(), dest, &WalkFlags::default())?.found()?;
         let (backend, root) = match source {
             MountSource::Tree { backend, root } => {
@@ -80,7 +81,12 @@ impl Vfs {
             }
             MountSource::Bind(path) => {
                 let src = self.resolve(&self.root(), &path, &WalkFlags::default())?.found()?;
-                (self.mounts.get(src.mount())?.backend.clone(), src.node())
+                let from = self.mounts.get(src.mount())?;
+                // Linux copies the source mount's flags to a bind (and a
+                // read-only file system stays read-only); runc's remount
+                // then adds the options asked for.
+                flags = flags.union(from.flags);
+                (from.backend.clone(), src.node())
             }
             MountSource::Masked => (Arc::new(MaskedFs::new(at.attr().is_dir())) as Arc<dyn Backend>, Node(0)),
         };

@@ -347,6 +347,17 @@ fn read_only_mounts() {
 }
 
 #[test]
+fn binds_keep_the_source_mounts_restrictions() {
+    let mut f = fixture();
+    let w = open(libc::O_WRONLY);
+    f.vfs.mount(b"/mnt", MountSource::Bind(b"/ro".to_vec()), MountFlags::default()).unwrap();
+    assert_eq!(f.path_with("/", "mnt/f", w), Err(Errno::EROFS));
+    f.vfs.mount(b"/dir/sub", MountSource::Bind(b"/secret".to_vec()), MountFlags::default()).unwrap();
+    let creat = open(libc::O_WRONLY | libc::O_CREAT);
+    assert_eq!(f.path_with("/", "dir/sub/x", creat), Err(Errno::EROFS));
+}
+
+#[test]
 fn masked_paths() {
     let f = fixture();
     let shadow = f.loc("/etc/shadow");

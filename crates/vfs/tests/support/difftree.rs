@@ -274,9 +274,15 @@ impl<'a> Checker<'a> {
     /// Resolves `path` from the container directory `start` both ways, for
     /// every `(open flags, RESOLVE_*)` variant.
     pub fn compare(&self, start: &str, path: &str, variants: &[(i32, u64)], tally: &mut Tally) {
+        // A start covered by a later mount may be gone or be a symlink now
+        // (the kernel would follow that from the host's root): skip it.
+        let flags = WalkFlags { empty_path: true, ..WalkFlags::open(libc::O_PATH, RESOLVE_NO_SYMLINKS).expect("flags") };
+        let at_start = self.vfs.resolve(&self.vfs.root(), start.as_bytes(), &flags);
+        let Ok(at_start) = at_start.and_then(Resolved::found) else { return };
+        if !at_start.attr().is_dir() {
+            return;
+        }
         let start_fd = open_dir(&self.disk.join(start.trim_start_matches('/')));
-        let at_start = self.vfs.resolve(&self.vfs.root(), start.as_bytes(), &WalkFlags::at(libc::AT_EMPTY_PATH));
-        let at_start = at_start.and_then(Resolved::found).expect("start dir");
         for &(oflags, resolve) in variants {
             let flags = WalkFlags::open(oflags, resolve).expect("flags");
             let got = self.walk_outcome(self.vfs.resolve(&at_start, path.as_bytes(), &flags));
