@@ -41,7 +41,10 @@ impl FileType {
 
     /// Device files, fifos and sockets may be written on read-only mounts.
     pub fn writable_on_ro_mount(self) -> bool {
-        matches!(self, FileType::CharDev | FileType::BlockDev | FileType::Fifo | FileType::Socket)
+        matches!(
+            self,
+            FileType::CharDev | FileType::BlockDev | FileType::Fifo | FileType::Socket
+        )
     }
 }
 

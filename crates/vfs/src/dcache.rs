@@ -50,11 +50,13 @@ pub struct Stats {
 }
 
 type DirKey = (TreeId, Node);
+/// The cached names of one directory, with the tick of their last use.
+type DirEntries = HashMap<Box<[u8]>, (Cached, u64)>;
 
 /// A bounded LRU dentry cache.
 pub struct Dcache {
     capacity: usize,
-    dirs: HashMap<DirKey, HashMap<Box<[u8]>, (Cached, u64)>>,
+    dirs: HashMap<DirKey, DirEntries>,
     order: BTreeMap<u64, (DirKey, Box<[u8]>)>,
     tick: u64,
     hits: u64,
@@ -75,14 +77,22 @@ impl Dcache {
     }
 
     pub fn stats(&self) -> Stats {
-        Stats { hits: self.hits, misses: self.misses, entries: self.order.len() }
+        Stats {
+            hits: self.hits,
+            misses: self.misses,
+            entries: self.order.len(),
+        }
     }
 
     /// The cached result for `name` in `dir`, counting a hit or a miss.
     pub fn get(&mut self, tree: TreeId, dir: Node, name: &[u8]) -> Option<Cached> {
         self.tick += 1;
         let tick = self.tick;
-        let Some((value, used)) = self.dirs.get_mut(&(tree, dir)).and_then(|d| d.get_mut(name)) else {
+        let Some((value, used)) = self
+            .dirs
+            .get_mut(&(tree, dir))
+            .and_then(|d| d.get_mut(name))
+        else {
             self.misses += 1;
             return None;
         };
@@ -106,7 +116,10 @@ impl Dcache {
         }
         self.tick += 1;
         let name: Box<[u8]> = name.into();
-        self.dirs.entry((tree, dir)).or_default().insert(name.clone(), (value, self.tick));
+        self.dirs
+            .entry((tree, dir))
+            .or_default()
+            .insert(name.clone(), (value, self.tick));
         self.order.insert(self.tick, ((tree, dir), name));
     }
 
@@ -143,7 +156,12 @@ impl Dcache {
 
     /// Forgets everything of one tree (a backend reconnected or unmounted).
     pub fn invalidate_tree(&mut self, tree: TreeId) {
-        let dirs: Vec<DirKey> = self.dirs.keys().filter(|(t, _)| *t == tree).copied().collect();
+        let dirs: Vec<DirKey> = self
+            .dirs
+            .keys()
+            .filter(|(t, _)| *t == tree)
+            .copied()
+            .collect();
         for (t, dir) in dirs {
             self.invalidate_dir(t, dir);
         }
@@ -158,7 +176,14 @@ mod tests {
     const T: TreeId = TreeId(0);
 
     fn found(n: u64) -> Cached {
-        let attr = Attr { kind: FileType::Regular, perm: 0, dev: 0, ino: n, size: 0, magic: false };
+        let attr = Attr {
+            kind: FileType::Regular,
+            perm: 0,
+            dev: 0,
+            ino: n,
+            size: 0,
+            magic: false,
+        };
         Cached::Found(Node(n), attr)
     }
 
@@ -173,7 +198,14 @@ mod tests {
         assert_eq!(c.get(T, Node(0), b"b"), None);
         assert_eq!(c.get(T, Node(0), b"a"), Some(found(1)));
         assert_eq!(c.get(T, Node(0), b"c"), Some(found(3)));
-        assert_eq!(c.stats(), Stats { hits: 3, misses: 2, entries: 2 });
+        assert_eq!(
+            c.stats(),
+            Stats {
+                hits: 3,
+                misses: 2,
+                entries: 2
+            }
+        );
     }
 
     #[test]

@@ -29,14 +29,34 @@ macro_rules! errnos {
 }
 
 errnos!(
-    EPERM, ENOENT, EIO, EBADF, EACCES, EEXIST, EXDEV, ENOTDIR, EISDIR, EINVAL,
-    ENOSPC, EROFS, ENAMETOOLONG, ELOOP, ENOTEMPTY, EAGAIN, ENOSYS, ENXIO,
+    EPERM,
+    ENOENT,
+    EIO,
+    EBADF,
+    EACCES,
+    EEXIST,
+    EXDEV,
+    ENOTDIR,
+    EISDIR,
+    EINVAL,
+    ENOSPC,
+    EROFS,
+    ENAMETOOLONG,
+    ELOOP,
+    ENOTEMPTY,
+    EAGAIN,
+    ENOSYS,
+    ENXIO,
 );
 
 impl Errno {
     /// The errno of the calling thread's last failed libc call.
     pub fn last() -> Errno {
-        Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+        Errno(
+            std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
+        )
     }
 }
 

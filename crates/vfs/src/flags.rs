@@ -49,7 +49,9 @@ pub struct WalkFlags {
 impl WalkFlags {
     /// The walk of `open`/`openat` (`resolve == 0`) or `openat2`.
     pub fn open(oflags: i32, resolve: u64) -> Result<WalkFlags> {
-        if resolve & !RESOLVE_ALL != 0 || resolve & RESOLVE_BENEATH != 0 && resolve & RESOLVE_IN_ROOT != 0 {
+        if resolve & !RESOLVE_ALL != 0
+            || resolve & RESOLVE_BENEATH != 0 && resolve & RESOLVE_IN_ROOT != 0
+        {
             return Err(Errno::EINVAL);
         }
         let path = oflags & libc::O_PATH != 0;
@@ -67,7 +69,8 @@ impl WalkFlags {
             create,
             mkdir: false,
             excl: create && oflags & libc::O_EXCL != 0,
-            write: !path && (acc == libc::O_WRONLY || acc == libc::O_RDWR || oflags & libc::O_TRUNC != 0),
+            write: !path
+                && (acc == libc::O_WRONLY || acc == libc::O_RDWR || oflags & libc::O_TRUNC != 0),
             resolve,
         })
     }
@@ -85,13 +88,22 @@ impl WalkFlags {
     /// mknod, symlink, unlink, rename): missing yields `Create`, an existing
     /// name is returned without following it.
     pub fn parent_of_new(excl: bool) -> WalkFlags {
-        WalkFlags { create: true, excl, nofollow: true, write: false, ..WalkFlags::default() }
+        WalkFlags {
+            create: true,
+            excl,
+            nofollow: true,
+            write: false,
+            ..WalkFlags::default()
+        }
     }
 
     /// The walk of `mkdir`/`mkdirat`: like [`WalkFlags::parent_of_new`]
     /// with `O_EXCL`, and a trailing slash allowed.
     pub fn mkdir() -> WalkFlags {
-        WalkFlags { mkdir: true, ..WalkFlags::parent_of_new(true) }
+        WalkFlags {
+            mkdir: true,
+            ..WalkFlags::parent_of_new(true)
+        }
     }
 
     pub(crate) fn has(&self, bit: u64) -> bool {
@@ -114,10 +126,20 @@ mod tests {
         assert!(f.nofollow && !f.nofollow_eloop && !f.write);
         let f = WalkFlags::open(libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0).unwrap();
         assert!(f.create && f.excl && f.write && f.keeps_final_symlink());
-        assert!(WalkFlags::open(libc::O_RDONLY | libc::O_NOFOLLOW, 0).unwrap().nofollow_eloop);
-        assert_eq!(WalkFlags::open(0, RESOLVE_BENEATH | RESOLVE_IN_ROOT), Err(Errno::EINVAL));
+        assert!(
+            WalkFlags::open(libc::O_RDONLY | libc::O_NOFOLLOW, 0)
+                .unwrap()
+                .nofollow_eloop
+        );
+        assert_eq!(
+            WalkFlags::open(0, RESOLVE_BENEATH | RESOLVE_IN_ROOT),
+            Err(Errno::EINVAL)
+        );
         assert_eq!(WalkFlags::open(0, 0x40), Err(Errno::EINVAL));
-        assert_eq!(WalkFlags::open(libc::O_CREAT | libc::O_DIRECTORY, 0), Err(Errno::EINVAL));
+        assert_eq!(
+            WalkFlags::open(libc::O_CREAT | libc::O_DIRECTORY, 0),
+            Err(Errno::EINVAL)
+        );
         let f = WalkFlags::at(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH);
         assert!(f.nofollow && f.empty_path);
     }

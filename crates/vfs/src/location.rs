@@ -29,7 +29,14 @@ pub struct Location {
 impl Location {
     /// A location with only a root step.
     pub fn new_root(mount: MountId, node: Node, attr: Attr) -> Location {
-        Location { steps: vec![Step { mount, node, attr, name: Box::default() }] }
+        Location {
+            steps: vec![Step {
+                mount,
+                node,
+                attr,
+                name: Box::default(),
+            }],
+        }
     }
 
     fn last(&self) -> &Step {
@@ -93,6 +100,9 @@ impl Location {
     pub fn is_within(&self, ancestor: &Location) -> bool {
         let n = ancestor.steps.len();
         self.steps.len() >= n
-            && self.steps[..n].iter().zip(&ancestor.steps).all(|(a, b)| (a.mount, a.node) == (b.mount, b.node))
+            && self.steps[..n]
+                .iter()
+                .zip(&ancestor.steps)
+                .all(|(a, b)| (a.mount, a.node) == (b.mount, b.node))
     }
 }

@@ -41,7 +41,11 @@ impl MemFs {
     /// A tree holding only an empty root directory (node 0).
     pub fn new() -> MemFs {
         let dev = NEXT_DEV.fetch_add(1, Ordering::Relaxed);
-        let fs = MemFs { dev, nodes: Mutex::new(Vec::new()), lookups: AtomicU64::new(0) };
+        let fs = MemFs {
+            dev,
+            nodes: Mutex::new(Vec::new()),
+            lookups: AtomicU64::new(0),
+        };
         fs.push(FileType::Dir, Body::Dir(BTreeMap::new()), 0o755);
         fs
     }
@@ -60,7 +64,14 @@ impl MemFs {
     fn push(&self, kind: FileType, body: Body, perm: u32) -> Node {
         let mut nodes = self.nodes();
         let id = nodes.len() as u64;
-        let attr = Attr { kind, perm, dev: self.dev, ino: id + 1, size: 0, magic: false };
+        let attr = Attr {
+            kind,
+            perm,
+            dev: self.dev,
+            ino: id + 1,
+            size: 0,
+            magic: false,
+        };
         nodes.push(MemNode { attr, body });
         Node(id)
     }
@@ -71,7 +82,11 @@ impl MemFs {
             Body::Symlink(t) => t.len() as u64,
             _ => 0,
         };
-        let perm = if kind == FileType::Symlink { 0o777 } else { 0o644 };
+        let perm = if kind == FileType::Symlink {
+            0o777
+        } else {
+            0o644
+        };
         if self.child(dir, name)?.is_some() {
             return Err(Errno::EEXIST);
         }
@@ -192,7 +207,10 @@ impl Backend for MemFs {
     }
 
     fn stat(&self, node: Node) -> Result<Attr> {
-        self.nodes().get(node.0 as usize).map(|n| n.attr).ok_or(Errno::EBADF)
+        self.nodes()
+            .get(node.0 as usize)
+            .map(|n| n.attr)
+            .ok_or(Errno::EBADF)
     }
 
     fn readlink(&self, node: Node) -> Result<Vec<u8>> {

@@ -72,7 +72,12 @@ impl MountFlags {
 
     /// The read-only flags of a masked path.
     pub fn masked() -> MountFlags {
-        MountFlags { read_only: true, nosuid: true, nodev: false, noexec: true }
+        MountFlags {
+            read_only: true,
+            nosuid: true,
+            nodev: false,
+            noexec: true,
+        }
     }
 }
 
@@ -109,11 +114,24 @@ impl MountTable {
         if !root_attr.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        let mut table = MountTable { mounts: Vec::new(), trees: Vec::new(), covers: HashMap::new() };
+        let mut table = MountTable {
+            mounts: Vec::new(),
+            trees: Vec::new(),
+            covers: HashMap::new(),
+        };
         let tree = table.tree_of(&backend);
         let id = MountId(0);
         let path = b"/".to_vec();
-        table.mounts.push(Mount { id, tree, backend, root, root_attr, flags, parent: None, path });
+        table.mounts.push(Mount {
+            id,
+            tree,
+            backend,
+            root,
+            root_attr,
+            flags,
+            parent: None,
+            path,
+        });
         Ok(table)
     }
 
@@ -166,7 +184,16 @@ impl MountTable {
         let tree = self.tree_of(&backend);
         let id = MountId(self.mounts.len() as u32);
         let parent = Some((mount, node));
-        self.mounts.push(Mount { id, tree, backend, root, root_attr, flags, parent, path });
+        self.mounts.push(Mount {
+            id,
+            tree,
+            backend,
+            root,
+            root_attr,
+            flags,
+            parent,
+            path,
+        });
         self.covers.insert((mount, node), id);
         Ok(id)
     }
@@ -184,8 +211,21 @@ impl MaskedFs {
     /// Masks a directory (`dir == true`) or a file.
     pub fn new(dir: bool) -> MaskedFs {
         let dev = MASKED_DEV.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (kind, perm) = if dir { (FileType::Dir, 0o555) } else { (FileType::CharDev, 0o666) };
-        MaskedFs { attr: Attr { kind, perm, dev, ino: 1, size: 0, magic: false } }
+        let (kind, perm) = if dir {
+            (FileType::Dir, 0o555)
+        } else {
+            (FileType::CharDev, 0o666)
+        };
+        MaskedFs {
+            attr: Attr {
+                kind,
+                perm,
+                dev,
+                ino: 1,
+                size: 0,
+                magic: false,
+            },
+        }
     }
 }
 
@@ -195,7 +235,11 @@ impl Backend for MaskedFs {
     }
 
     fn lookup(&self, _dir: Node, _name: &[u8]) -> Result<(Node, Attr)> {
-        Err(if self.attr.is_dir() { Errno::ENOENT } else { Errno::ENOTDIR })
+        Err(if self.attr.is_dir() {
+            Errno::ENOENT
+        } else {
+            Errno::ENOTDIR
+        })
     }
 
     fn stat(&self, node: Node) -> Result<Attr> {
@@ -218,9 +262,23 @@ mod tests {
     #[test]
     fn flags_from_oci_options() {
         let f = MountFlags::from_options(&["rbind", "ro", "nosuid", "nodev", "noexec"]);
-        assert_eq!(f, MountFlags { read_only: true, nosuid: true, nodev: true, noexec: true });
-        assert_eq!(MountFlags::from_options(&["ro", "rw"]), MountFlags::default());
-        let nosuid = MountFlags { nosuid: true, ..MountFlags::default() };
+        assert_eq!(
+            f,
+            MountFlags {
+                read_only: true,
+                nosuid: true,
+                nodev: true,
+                noexec: true
+            }
+        );
+        assert_eq!(
+            MountFlags::from_options(&["ro", "rw"]),
+            MountFlags::default()
+        );
+        let nosuid = MountFlags {
+            nosuid: true,
+            ..MountFlags::default()
+        };
         assert_eq!(nosuid.union(MountFlags::masked()), MountFlags::masked());
     }
 

@@ -19,7 +19,10 @@ pub const DEFAULT_DCACHE_ENTRIES: usize = 64 * 1024;
 pub enum MountSource {
     /// The root (or `Some` node) of a tree: a volume's gofer, a tmpfs, a
     /// synthetic file system.
-    Tree { backend: Arc<dyn Backend>, root: Option<Node> },
+    Tree {
+        backend: Arc<dyn Backend>,
+        root: Option<Node>,
+    },
     /// What a container path shows now (a bind inside the container, as
     /// `linux.readonlyPaths` does with the path itself).
     Bind(Vec<u8>),
@@ -40,7 +43,11 @@ impl Vfs {
         let mounts = MountTable::new(rootfs, flags)?;
         let m = mounts.get(MountId(0))?;
         let root = Location::new_root(m.id, m.root, m.root_attr);
-        Ok(Vfs { mounts, root, dcache: Mutex::new(Dcache::new(dcache_entries)) })
+        Ok(Vfs {
+            mounts,
+            root,
+            dcache: Mutex::new(Dcache::new(dcache_entries)),
+        })
     }
 
     pub fn mounts(&self) -> &MountTable {
@@ -64,7 +71,13 @@ impl Vfs {
 
     /// Resolves `path` from `start` with `root` as the process's root
     /// (after `chroot`); `start` should lie within `root`.
-    pub fn resolve_in(&self, root: &Location, start: &Location, path: &[u8], flags: &WalkFlags) -> Result<Resolved> {
+    pub fn resolve_in(
+        &self,
+        root: &Location,
+        start: &Location,
+        path: &[u8],
+        flags: &WalkFlags,
+    ) -> Result<Resolved> {
         Walker::new(self, root, start, flags).run(path)
     }
 
@@ -72,15 +85,24 @@ impl Vfs {
     /// following symlinks, as runc resolves destinations inside the rootfs).
     /// The destination must exist.
     /// A bind keeps the restrictions of the mount it copies.
-    pub fn mount(&mut self, dest: &[u8], source: MountSource, mut flags: MountFlags) -> Result<MountId> {
-        let at = self.resolve(&self.root(), dest, &WalkFlags::default())?.found()?;
+    pub fn mount(
+        &mut self,
+        dest: &[u8],
+        source: MountSource,
+        mut flags: MountFlags,
+    ) -> Result<MountId> {
+        let at = self
+            .resolve(&self.root(), dest, &WalkFlags::default())?
+            .found()?;
         let (backend, root) = match source {
             MountSource::Tree { backend, root } => {
                 let root = root.unwrap_or_else(|| backend.root());
                 (backend, root)
             }
             MountSource::Bind(path) => {
-                let src = self.resolve(&self.root(), &path, &WalkFlags::default())?.found()?;
+                let src = self
+                    .resolve(&self.root(), &path, &WalkFlags::default())?
+                    .found()?;
                 let from = self.mounts.get(src.mount())?;
                 // Linux copies the source mount's flags to a bind (and a
                 // read-only file system stays read-only); runc's remount
@@ -88,7 +110,10 @@ impl Vfs {
                 flags = flags.union(from.flags);
                 (from.backend.clone(), src.node())
             }
-            MountSource::Masked => (Arc::new(MaskedFs::new(at.attr().is_dir())) as Arc<dyn Backend>, Node(0)),
+            MountSource::Masked => (
+                Arc::new(MaskedFs::new(at.attr().is_dir())) as Arc<dyn Backend>,
+                Node(0),
+            ),
         };
         let point = (at.mount(), at.node(), at.attr());
         self.mounts.attach(point, backend, root, flags, at.path())
@@ -97,11 +122,18 @@ impl Vfs {
     /// Applies `linux.maskedPaths` and `linux.readonlyPaths` of `spec`, as
     /// runc does after the mounts: missing paths are skipped.
     pub fn apply_oci_paths(&mut self, spec: &oci_spec::runtime::Spec) -> Result<()> {
-        let Some(linux) = spec.linux() else { return Ok(()) };
+        let Some(linux) = spec.linux() else {
+            return Ok(());
+        };
         for p in linux.masked_paths().iter().flatten() {
             skip_enoent(self.mount(p.as_bytes(), MountSource::Masked, MountFlags::masked()))?;
         }
-        let ro = MountFlags { read_only: true, nosuid: true, nodev: true, noexec: true };
+        let ro = MountFlags {
+            read_only: true,
+            nosuid: true,
+            nodev: true,
+            noexec: true,
+        };
         for p in linux.readonly_paths().iter().flatten() {
             let src = MountSource::Bind(p.as_bytes().to_vec());
             skip_enoent(self.mount(p.as_bytes(), src, ro))?;
@@ -160,4 +192,3 @@ fn skip_enoent(r: Result<MountId>) -> Result<()> {
         Err(e) => Err(e),
     }
 }
-

@@ -95,7 +95,12 @@ pub(crate) struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
-    pub(crate) fn new(vfs: &'a Vfs, root: &Location, start: &Location, flags: &'a WalkFlags) -> Walker<'a> {
+    pub(crate) fn new(
+        vfs: &'a Vfs,
+        root: &Location,
+        start: &Location,
+        flags: &'a WalkFlags,
+    ) -> Walker<'a> {
         let scoped = flags.has(RESOLVE_BENEATH) || flags.has(RESOLVE_IN_ROOT);
         Walker {
             vfs,
@@ -114,7 +119,11 @@ impl<'a> Walker<'a> {
             return Err(Errno::ENAMETOOLONG);
         }
         if path.is_empty() {
-            return if self.flags.empty_path { self.finish() } else { Err(Errno::ENOENT) };
+            return if self.flags.empty_path {
+                self.finish()
+            } else {
+                Err(Errno::ENOENT)
+            };
         }
         self.push_text(path, false)?;
         while let Some(c) = self.next_component() {
@@ -135,7 +144,11 @@ impl<'a> Walker<'a> {
             self.jump_to_root()?;
         }
         let trailing = trailing || text.last() == Some(&b'/');
-        self.pieces.push(Piece { text: text.to_vec(), pos: 0, trailing });
+        self.pieces.push(Piece {
+            text: text.to_vec(),
+            pos: 0,
+            trailing,
+        });
         Ok(())
     }
 
@@ -160,7 +173,10 @@ impl<'a> Walker<'a> {
                 self.pieces.pop();
                 continue;
             }
-            let end = text[start..].iter().position(|&b| b == b'/').map_or(text.len(), |i| start + i);
+            let end = text[start..]
+                .iter()
+                .position(|&b| b == b'/')
+                .map_or(text.len(), |i| start + i);
             let name = text[start..end].to_vec();
             piece.pos = skip_slashes(text, end);
             let exhausted = piece.pos >= text.len();
@@ -169,7 +185,11 @@ impl<'a> Walker<'a> {
                 self.pieces.pop();
             }
             let last = exhausted && self.pieces.is_empty();
-            return Some(Component { name, last, trailing });
+            return Some(Component {
+                name,
+                last,
+                trailing,
+            });
         }
         None
     }
@@ -185,7 +205,11 @@ impl<'a> Walker<'a> {
 
     fn dotdot(&mut self) -> Result<()> {
         if self.loc.depth() <= self.root.depth() {
-            return if self.beneath { Err(Errno::EXDEV) } else { Ok(()) };
+            return if self.beneath {
+                Err(Errno::EXDEV)
+            } else {
+                Ok(())
+            };
         }
         let from = self.loc.mount();
         self.loc.pop();
@@ -224,7 +248,12 @@ impl<'a> Walker<'a> {
                 return Err(Errno::ELOOP);
             }
         }
-        let step = Step { mount: self.loc.mount(), node, attr, name: c.name.into() };
+        let step = Step {
+            mount: self.loc.mount(),
+            node,
+            attr,
+            name: c.name.into(),
+        };
         let step = self.cross_mounts(step)?;
         self.loc.push(step);
         Ok(None)
@@ -234,7 +263,10 @@ impl<'a> Walker<'a> {
         if self.vfs.mount_flags(self.loc.mount())?.read_only {
             return Err(Errno::EROFS);
         }
-        Ok(Resolved::Create { parent: self.loc.clone(), name: c.name })
+        Ok(Resolved::Create {
+            parent: self.loc.clone(),
+            name: c.name,
+        })
     }
 
     /// Continues at the root of every mount stacked on `step`.
@@ -243,7 +275,12 @@ impl<'a> Walker<'a> {
             if self.flags.has(RESOLVE_NO_XDEV) {
                 return Err(Errno::EXDEV);
             }
-            step = Step { mount: m.id, node: m.root, attr: m.root_attr, name: step.name };
+            step = Step {
+                mount: m.id,
+                node: m.root,
+                attr: m.root_attr,
+                name: step.name,
+            };
         }
         Ok(step)
     }
@@ -264,7 +301,12 @@ impl<'a> Walker<'a> {
         if self.links > MAX_SYMLINKS {
             return Err(Errno::ELOOP);
         }
-        let target = self.vfs.mounts().get(self.loc.mount())?.backend.readlink(node)?;
+        let target = self
+            .vfs
+            .mounts()
+            .get(self.loc.mount())?
+            .backend
+            .readlink(node)?;
         if target.is_empty() {
             return Err(Errno::ENOENT);
         }

@@ -33,22 +33,39 @@ const VARIANTS: [(i32, u64); 10] = [
     (libc::O_PATH | libc::O_DIRECTORY, RESOLVE_IN_ROOT),
     (libc::O_RDONLY | libc::O_NOFOLLOW, RESOLVE_IN_ROOT),
     (libc::O_PATH, RESOLVE_BENEATH),
-    (libc::O_PATH | libc::O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS),
+    (
+        libc::O_PATH | libc::O_NOFOLLOW,
+        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+    ),
     (libc::O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS),
     // Creates: the kernel really creates the file; it is removed again.
     (libc::O_WRONLY | libc::O_CREAT, RESOLVE_IN_ROOT),
-    (libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, RESOLVE_IN_ROOT),
-    (libc::O_RDONLY | libc::O_CREAT | libc::O_NOFOLLOW, RESOLVE_BENEATH),
+    (
+        libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+        RESOLVE_IN_ROOT,
+    ),
+    (
+        libc::O_RDONLY | libc::O_CREAT | libc::O_NOFOLLOW,
+        RESOLVE_BENEATH,
+    ),
 ];
 
 fn compare_tree(tree: &Tree, rng: &mut Rng, tally: &mut Tally) {
     let vfs = Vfs::new(tree.fs.clone(), MountFlags::default(), 256).expect("vfs");
     let root_tree = vfs.mounts().get(MountId(0)).expect("root mount").tree;
-    let idents: HashMap<_, _> = tree.idents.iter().map(|(n, id)| ((root_tree, *n), *id)).collect();
+    let idents: HashMap<_, _> = tree
+        .idents
+        .iter()
+        .map(|(n, id)| ((root_tree, *n), *id))
+        .collect();
     let checker = Checker::new(&vfs, &tree.disk, idents);
     for _ in 0..PATHS_PER_TREE {
         // Half the walks start at the tree's root, where entry paths resolve.
-        let start = if rng.chance(50) { "" } else { &rng.pick(&tree.dirs).0 };
+        let start = if rng.chance(50) {
+            ""
+        } else {
+            &rng.pick(&tree.dirs).0
+        };
         checker.compare(start, &tree.random_path(rng), &VARIANTS, tally);
     }
 }
@@ -70,5 +87,9 @@ fn walk_matches_kernel_openat2() {
         let _ = std::fs::remove_dir_all(&base);
     }
     tally.report(&format!("differential over {TREES} trees"));
-    assert!(tally.failures.is_empty(), "walk and kernel differ (trees kept):\n{}", tally.failures.join("\n"));
+    assert!(
+        tally.failures.is_empty(),
+        "walk and kernel differ (trees kept):\n{}",
+        tally.failures.join("\n")
+    );
 }

@@ -36,22 +36,47 @@ const VARIANTS: [(i32, u64); 9] = [
     (libc::O_PATH | libc::O_NOFOLLOW, RESOLVE_IN_ROOT),
     (libc::O_PATH, RESOLVE_IN_ROOT),
     (libc::O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_XDEV),
-    (libc::O_PATH | libc::O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_XDEV),
+    (
+        libc::O_PATH | libc::O_NOFOLLOW,
+        RESOLVE_BENEATH | RESOLVE_NO_XDEV,
+    ),
     (libc::O_WRONLY, RESOLVE_IN_ROOT),
-    (libc::O_RDWR | libc::O_TRUNC | libc::O_NOFOLLOW, RESOLVE_BENEATH),
+    (
+        libc::O_RDWR | libc::O_TRUNC | libc::O_NOFOLLOW,
+        RESOLVE_BENEATH,
+    ),
     (libc::O_WRONLY | libc::O_CREAT, RESOLVE_IN_ROOT),
-    (libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL, RESOLVE_IN_ROOT),
-    (libc::O_RDONLY | libc::O_CREAT, RESOLVE_BENEATH | RESOLVE_NO_XDEV),
+    (
+        libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL,
+        RESOLVE_IN_ROOT,
+    ),
+    (
+        libc::O_RDONLY | libc::O_CREAT,
+        RESOLVE_BENEATH | RESOLVE_NO_XDEV,
+    ),
 ];
 
-fn sys_mount(src: &Path, dst: &Path, fstype: Option<&str>, flags: libc::c_ulong) -> std::io::Result<()> {
+fn sys_mount(
+    src: &Path,
+    dst: &Path,
+    fstype: Option<&str>,
+    flags: libc::c_ulong,
+) -> std::io::Result<()> {
     let src = CString::new(src.as_os_str().as_bytes())?;
     let dst = CString::new(dst.as_os_str().as_bytes())?;
     let fstype = fstype.map(CString::new).transpose()?;
     let fstype_ptr = fstype.as_ref().map_or(std::ptr::null(), |f| f.as_ptr());
     // SAFETY: every pointer is a NUL-terminated string alive for the call,
     // or null where mount(2) accepts null; data is null.
-    let rc = unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), fstype_ptr, flags, std::ptr::null()) };
+    let rc = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            dst.as_ptr(),
+            fstype_ptr,
+            flags,
+            std::ptr::null(),
+        )
+    };
     if rc == 0 {
         Ok(())
     } else {
@@ -77,12 +102,24 @@ impl Mounted {
         let main = Tree::build(rng, base.join(format!("t{i}")), 40);
         let vfs = Vfs::new(main.fs.clone(), MountFlags::default(), 256).expect("vfs");
         let root_tree = vfs.mounts().get(MountId(0)).expect("root").tree;
-        let idents = main.idents.iter().map(|(n, id)| ((root_tree, *n), *id)).collect();
+        let idents = main
+            .idents
+            .iter()
+            .map(|(n, id)| ((root_tree, *n), *id))
+            .collect();
         let other_disk = base.join(format!("u{i}"));
         std::fs::create_dir_all(&other_disk).expect("mkdir");
         sys_mount(Path::new("tmpfs"), &other_disk, Some("tmpfs"), 0).expect("mount tmpfs");
         let other = Tree::build(rng, other_disk, 25);
-        let mut m = Mounted { main, vfs, idents, points: Vec::new(), other_points: Vec::new(), other, log: Vec::new() };
+        let mut m = Mounted {
+            main,
+            vfs,
+            idents,
+            points: Vec::new(),
+            other_points: Vec::new(),
+            other,
+            log: Vec::new(),
+        };
         m.mount_tree(rng);
         for _ in 1..MOUNTS_PER_TREE {
             match rng.below(3) {
@@ -100,13 +137,22 @@ impl Mounted {
         // The deepest of a few candidates, so that mounts hide less.
         let mut path = String::new();
         for _ in 0..3 {
-            let p = if dir_only || rng.chance(60) { &rng.pick(&self.main.dirs).0 } else { rng.pick(&self.main.entries) };
+            let p = if dir_only || rng.chance(60) {
+                &rng.pick(&self.main.dirs).0
+            } else {
+                rng.pick(&self.main.entries)
+            };
             if p.matches('/').count() >= path.matches('/').count() {
                 path = p.clone();
             }
         }
         let flags = WalkFlags::open(libc::O_PATH, RESOLVE_NO_SYMLINKS).ok()?;
-        let loc = self.vfs.resolve(&self.vfs.root(), path.as_bytes(), &flags).ok()?.found().ok()?;
+        let loc = self
+            .vfs
+            .resolve(&self.vfs.root(), path.as_bytes(), &flags)
+            .ok()?
+            .found()
+            .ok()?;
         let ok = !path.is_empty() && !loc.attr().is_symlink() && (!dir_only || loc.attr().is_dir());
         ok.then_some((path, loc))
     }
@@ -116,25 +162,51 @@ impl Mounted {
     }
 
     fn mount_tree(&mut self, rng: &mut Rng) {
-        let Some((dst, _)) = self.pick_target(rng, true) else { return };
-        let src = MountSource::Tree { backend: self.other.fs.clone(), root: None };
-        let id = self.vfs.mount(dst.as_bytes(), src, MountFlags::default()).expect("vfs mount");
+        let Some((dst, _)) = self.pick_target(rng, true) else {
+            return;
+        };
+        let src = MountSource::Tree {
+            backend: self.other.fs.clone(),
+            root: None,
+        };
+        let id = self
+            .vfs
+            .mount(dst.as_bytes(), src, MountFlags::default())
+            .expect("vfs mount");
         sys_mount(&self.other.disk, &self.disk(&dst), None, libc::MS_BIND).expect("bind tmpfs");
         let tree = self.vfs.mounts().get(id).expect("mount").tree;
-        self.idents.extend(self.other.idents.iter().map(|(n, ident)| ((tree, *n), *ident)));
+        self.idents.extend(
+            self.other
+                .idents
+                .iter()
+                .map(|(n, ident)| ((tree, *n), *ident)),
+        );
         self.log.push(format!("tree at {dst}"));
         self.points.push(dst.clone());
         self.other_points.push(dst);
     }
 
     fn mount_bind(&mut self, rng: &mut Rng) {
-        let (Some((src, src_loc)), Some((dst, dst_loc))) = (self.pick_target(rng, false), self.pick_target(rng, false)) else { return };
+        let (Some((src, src_loc)), Some((dst, dst_loc))) =
+            (self.pick_target(rng, false), self.pick_target(rng, false))
+        else {
+            return;
+        };
         if src_loc.attr().is_dir() != dst_loc.attr().is_dir() {
             return;
         }
         let ro = rng.chance(50);
-        let flags = MountFlags { read_only: ro, ..MountFlags::default() };
-        self.vfs.mount(dst.as_bytes(), MountSource::Bind(src.clone().into_bytes()), flags).expect("vfs bind");
+        let flags = MountFlags {
+            read_only: ro,
+            ..MountFlags::default()
+        };
+        self.vfs
+            .mount(
+                dst.as_bytes(),
+                MountSource::Bind(src.clone().into_bytes()),
+                flags,
+            )
+            .expect("vfs bind");
         sys_mount(&self.disk(&src), &self.disk(&dst), None, libc::MS_BIND).expect("bind");
         self.log.push(format!("bind {src} at {dst} ro={ro}"));
         if ro {
@@ -145,15 +217,33 @@ impl Mounted {
     }
 
     fn mount_masked(&mut self, rng: &mut Rng) {
-        let Some((dst, loc)) = self.pick_target(rng, false) else { return };
-        let id = self.vfs.mount(dst.as_bytes(), MountSource::Masked, MountFlags::masked()).expect("vfs mask");
+        let Some((dst, loc)) = self.pick_target(rng, false) else {
+            return;
+        };
+        let id = self
+            .vfs
+            .mount(dst.as_bytes(), MountSource::Masked, MountFlags::masked())
+            .expect("vfs mask");
         if loc.attr().is_dir() {
-            sys_mount(Path::new("tmpfs"), &self.disk(&dst), Some("tmpfs"), libc::MS_RDONLY).expect("mask dir");
+            sys_mount(
+                Path::new("tmpfs"),
+                &self.disk(&dst),
+                Some("tmpfs"),
+                libc::MS_RDONLY,
+            )
+            .expect("mask dir");
         } else {
-            sys_mount(Path::new("/dev/null"), &self.disk(&dst), None, libc::MS_BIND).expect("mask file");
+            sys_mount(
+                Path::new("/dev/null"),
+                &self.disk(&dst),
+                None,
+                libc::MS_BIND,
+            )
+            .expect("mask file");
         }
         let tree = self.vfs.mounts().get(id).expect("mount").tree;
-        self.idents.insert((tree, Node(0)), lstat_ident(&self.disk(&dst)));
+        self.idents
+            .insert((tree, Node(0)), lstat_ident(&self.disk(&dst)));
         self.log.push(format!("mask {dst}"));
         self.points.push(dst);
     }
@@ -163,13 +253,21 @@ impl Mounted {
     fn random_path(&self, rng: &mut Rng) -> String {
         if !self.other_points.is_empty() && rng.chance(30) {
             let inside = self.other.random_path(rng);
-            return format!("{}/{}", rng.pick(&self.other_points), inside.trim_start_matches('/'));
+            return format!(
+                "{}/{}",
+                rng.pick(&self.other_points),
+                inside.trim_start_matches('/')
+            );
         }
         let path = self.main.random_path(rng);
         if self.points.is_empty() || rng.chance(60) {
             return path;
         }
-        format!("{}/{}", rng.pick(&self.points), path.trim_start_matches('/'))
+        format!(
+            "{}/{}",
+            rng.pick(&self.points),
+            path.trim_start_matches('/')
+        )
     }
 
     fn compare(&self, rng: &mut Rng, tally: &mut Tally) {
@@ -184,7 +282,11 @@ impl Mounted {
             checker.compare(&start, &self.random_path(rng), &VARIANTS, tally);
         }
         if tally.failures.len() > failed {
-            tally.failures.push(format!("mounts of {}: {:?}", self.main.disk.display(), self.log));
+            tally.failures.push(format!(
+                "mounts of {}: {:?}",
+                self.main.disk.display(),
+                self.log
+            ));
         }
     }
 }
@@ -192,7 +294,9 @@ impl Mounted {
 /// The work, in the child's private mount namespace.
 #[test]
 fn in_private_mount_namespace() {
-    let Some(base) = std::env::var_os(ENV) else { return }; // only in the child
+    let Some(base) = std::env::var_os(ENV) else {
+        return;
+    }; // only in the child
     let base = PathBuf::from(base);
     let mut rng = Rng(SEED);
     let mut tally = Tally::default();
@@ -200,7 +304,11 @@ fn in_private_mount_namespace() {
         Mounted::build(&mut rng, &base, i).compare(&mut rng, &mut tally);
     }
     tally.report(&format!("differential with mounts over {TREES} trees"));
-    assert!(tally.failures.is_empty(), "walk and kernel differ:\n{}", tally.failures.join("\n"));
+    assert!(
+        tally.failures.is_empty(),
+        "walk and kernel differ:\n{}",
+        tally.failures.join("\n")
+    );
 }
 
 fn can_run() -> std::result::Result<(), &'static str> {
@@ -231,7 +339,12 @@ fn walk_matches_kernel_across_mounts() {
     let out = Command::new("unshare")
         .args(["--mount", "--propagation", "private"])
         .arg(exe)
-        .args(["--exact", "in_private_mount_namespace", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "in_private_mount_namespace",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(ENV, &base)
         .output()
         .expect("run unshare");
@@ -244,5 +357,10 @@ fn walk_matches_kernel_across_mounts() {
     if out.status.success() {
         let _ = std::fs::remove_dir_all(&base);
     }
-    assert!(out.status.success(), "child failed (trees kept in {}):\n{stdout}\n{}", base.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child failed (trees kept in {}):\n{stdout}\n{}",
+        base.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -6,8 +6,10 @@ mod support {
     pub mod fuzz_walk;
 }
 
-const WORDS: [&[u8]; 14] =
-    [b"a", b"b", b"c", b"d", b"up", b"abs", b"loop", b"escape", b"mnt", b"m", b"out", b"..", b".", b"c1"];
+const WORDS: [&[u8]; 14] = [
+    b"a", b"b", b"c", b"d", b"up", b"abs", b"loop", b"escape", b"mnt", b"m", b"out", b"..", b".",
+    b"c1",
+];
 
 fn input(state: &mut u64) -> Vec<u8> {
     let mut next = || {

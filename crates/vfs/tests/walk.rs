@@ -37,7 +37,8 @@ fn fixture() -> Fx {
         r.put_symlink(&format!("dir/{name}"), target).unwrap();
     }
     for i in 0..=40 {
-        r.put_symlink(&format!("c/l{i}"), &format!("l{}", i + 1)).unwrap();
+        r.put_symlink(&format!("c/l{i}"), &format!("l{}", i + 1))
+            .unwrap();
     }
     r.put_symlink("c/l41", "/etc/passwd").unwrap();
     let dev = r.mkdir_all("dev").unwrap();
@@ -54,11 +55,21 @@ fn fixture() -> Fx {
     inner.put_file("inner/file").unwrap();
     inner.put_symlink("uplink", "..").unwrap();
     let mut vfs = Vfs::new(root.clone(), MountFlags::default(), 1024).unwrap();
-    let tree = MountSource::Tree { backend: inner.clone(), root: None };
+    let tree = MountSource::Tree {
+        backend: inner.clone(),
+        root: None,
+    };
     vfs.mount(b"/mnt", tree, MountFlags::default()).unwrap();
-    vfs.mount(b"/ro", MountSource::Bind(b"/ro".to_vec()), MountFlags::from_options(&["ro"])).unwrap();
-    vfs.mount(b"/etc/shadow", MountSource::Masked, MountFlags::masked()).unwrap();
-    vfs.mount(b"/secret", MountSource::Masked, MountFlags::masked()).unwrap();
+    vfs.mount(
+        b"/ro",
+        MountSource::Bind(b"/ro".to_vec()),
+        MountFlags::from_options(&["ro"]),
+    )
+    .unwrap();
+    vfs.mount(b"/etc/shadow", MountSource::Masked, MountFlags::masked())
+        .unwrap();
+    vfs.mount(b"/secret", MountSource::Masked, MountFlags::masked())
+        .unwrap();
     Fx { vfs, root, inner }
 }
 
@@ -70,7 +81,11 @@ impl Fx {
 
     fn loc(&self, path: &str) -> Location {
         let root = self.vfs.root();
-        self.vfs.resolve(&root, path.as_bytes(), &WalkFlags::default()).unwrap().found().unwrap()
+        self.vfs
+            .resolve(&root, path.as_bytes(), &WalkFlags::default())
+            .unwrap()
+            .found()
+            .unwrap()
     }
 
     /// Resolves from the root with default flags; the found path or errno.
@@ -78,7 +93,12 @@ impl Fx {
         self.path_with("/", path, WalkFlags::default())
     }
 
-    fn path_with(&self, start: &str, path: &str, flags: WalkFlags) -> std::result::Result<String, Errno> {
+    fn path_with(
+        &self,
+        start: &str,
+        path: &str,
+        flags: WalkFlags,
+    ) -> std::result::Result<String, Errno> {
         let loc = self.at(start, path, flags)?.found()?;
         Ok(String::from_utf8(loc.path()).unwrap())
     }
@@ -109,8 +129,14 @@ fn absolute_and_relative() {
     let f = fixture();
     assert_eq!(f.path("/etc/passwd").unwrap(), "/etc/passwd");
     assert_eq!(f.path("etc//passwd").unwrap(), "/etc/passwd");
-    assert_eq!(f.path_with("/dir", "sub", WalkFlags::default()).unwrap(), "/dir/sub");
-    assert_eq!(f.path_with("/dir", "/etc", WalkFlags::default()).unwrap(), "/etc");
+    assert_eq!(
+        f.path_with("/dir", "sub", WalkFlags::default()).unwrap(),
+        "/dir/sub"
+    );
+    assert_eq!(
+        f.path_with("/dir", "/etc", WalkFlags::default()).unwrap(),
+        "/etc"
+    );
     assert_eq!(f.path("/"), Ok("/".into()));
     assert_eq!(f.path("/nope"), Err(Errno::ENOENT));
 }
@@ -121,7 +147,11 @@ fn dot_and_dotdot_never_above_root() {
     assert_eq!(f.path("./dir/./sub/.").unwrap(), "/dir/sub");
     assert_eq!(f.path("dir/sub/../file").unwrap(), "/dir/file");
     assert_eq!(f.path("/../../..").unwrap(), "/");
-    assert_eq!(f.path_with("/dir/sub", "../../../../etc", WalkFlags::default()).unwrap(), "/etc");
+    assert_eq!(
+        f.path_with("/dir/sub", "../../../../etc", WalkFlags::default())
+            .unwrap(),
+        "/etc"
+    );
 }
 
 #[test]
@@ -151,16 +181,49 @@ fn stacked_and_bind_mounts() {
     let mut f = fixture();
     let top = Arc::new(MemFs::new());
     top.put_file("top").unwrap();
-    f.vfs.mount(b"/mnt", MountSource::Tree { backend: top, root: None }, MountFlags::default()).unwrap();
+    f.vfs
+        .mount(
+            b"/mnt",
+            MountSource::Tree {
+                backend: top,
+                root: None,
+            },
+            MountFlags::default(),
+        )
+        .unwrap();
     assert_eq!(f.path("/mnt/top").unwrap(), "/mnt/top");
     assert_eq!(f.path("/mnt/inner"), Err(Errno::ENOENT));
-    f.vfs.mount(b"/dev", MountSource::Bind(b"/dir".to_vec()), MountFlags::default()).unwrap();
+    f.vfs
+        .mount(
+            b"/dev",
+            MountSource::Bind(b"/dir".to_vec()),
+            MountFlags::default(),
+        )
+        .unwrap();
     let file = f.loc("/dev/file");
     assert_eq!(file.node(), f.loc("/dir/file").node());
     assert_ne!(file.mount(), f.loc("/dir/file").mount());
     assert_eq!(f.path("/dev/sub/../../etc").unwrap(), "/etc");
-    assert_eq!(f.vfs.mount(b"/etc/passwd", MountSource::Bind(b"/dir".to_vec()), MountFlags::default()).err(), Some(Errno::ENOTDIR));
-    assert_eq!(f.vfs.mount(b"/dir", MountSource::Bind(b"/etc/passwd".to_vec()), MountFlags::default()).err(), Some(Errno::ENOTDIR));
+    assert_eq!(
+        f.vfs
+            .mount(
+                b"/etc/passwd",
+                MountSource::Bind(b"/dir".to_vec()),
+                MountFlags::default()
+            )
+            .err(),
+        Some(Errno::ENOTDIR)
+    );
+    assert_eq!(
+        f.vfs
+            .mount(
+                b"/dir",
+                MountSource::Bind(b"/etc/passwd".to_vec()),
+                MountFlags::default()
+            )
+            .err(),
+        Some(Errno::ENOTDIR)
+    );
 }
 
 #[test]
@@ -196,13 +259,19 @@ fn trailing_slashes() {
     assert_eq!(f.path_with("/", "dir/rel", NOFOLLOW).unwrap(), "/dir/rel");
     assert_eq!(f.path("dir/tofile/"), Err(Errno::ENOTDIR));
     assert_eq!(f.path("dir/slashlink"), Err(Errno::ENOTDIR));
-    assert_eq!(f.path_with("/", "dir/slashlink", NOFOLLOW).unwrap(), "/dir/slashlink");
+    assert_eq!(
+        f.path_with("/", "dir/slashlink", NOFOLLOW).unwrap(),
+        "/dir/slashlink"
+    );
 }
 
 #[test]
 fn empty_path() {
     let f = fixture();
-    assert_eq!(f.path_with("/dir", "", WalkFlags::default()), Err(Errno::ENOENT));
+    assert_eq!(
+        f.path_with("/dir", "", WalkFlags::default()),
+        Err(Errno::ENOENT)
+    );
     let flags = WalkFlags::at(libc::AT_EMPTY_PATH);
     assert_eq!(f.path_with("/dir", "", flags).unwrap(), "/dir");
 }
@@ -217,33 +286,59 @@ fn name_and_path_limits() {
     assert_eq!(f.path(&"/".repeat(4096)), Err(Errno::ENAMETOOLONG));
     let deep = "./".repeat(2047) + "d";
     assert_eq!(deep.len(), 4095);
-    assert_eq!(f.path_with("/ro", &deep, WalkFlags::default()).unwrap(), "/ro/d");
+    assert_eq!(
+        f.path_with("/ro", &deep, WalkFlags::default()).unwrap(),
+        "/ro/d"
+    );
 }
 
 #[test]
 fn nofollow_flavours() {
     let f = fixture();
-    assert_eq!(f.path_with("/", "dir/abs", open(libc::O_RDONLY | libc::O_NOFOLLOW)), Err(Errno::ELOOP));
-    assert_eq!(f.path_with("/", "dir/abs", open(libc::O_PATH | libc::O_NOFOLLOW)).unwrap(), "/dir/abs");
+    assert_eq!(
+        f.path_with("/", "dir/abs", open(libc::O_RDONLY | libc::O_NOFOLLOW)),
+        Err(Errno::ELOOP)
+    );
+    assert_eq!(
+        f.path_with("/", "dir/abs", open(libc::O_PATH | libc::O_NOFOLLOW))
+            .unwrap(),
+        "/dir/abs"
+    );
     let at = WalkFlags::at(libc::AT_SYMLINK_NOFOLLOW);
     let loc = f.at("/", "dir/abs", at).unwrap().found().unwrap();
     assert!(loc.attr().is_symlink());
     // Only the last component is spared.
-    assert_eq!(f.path_with("/", "dir/abs/passwd", open(libc::O_RDONLY | libc::O_NOFOLLOW)).unwrap(), "/etc/passwd");
+    assert_eq!(
+        f.path_with(
+            "/",
+            "dir/abs/passwd",
+            open(libc::O_RDONLY | libc::O_NOFOLLOW)
+        )
+        .unwrap(),
+        "/etc/passwd"
+    );
 }
 
 #[test]
 fn o_directory() {
     let f = fixture();
-    assert_eq!(f.path_with("/", "etc/passwd", open(libc::O_DIRECTORY)), Err(Errno::ENOTDIR));
-    assert_eq!(f.path_with("/", "dir/rel", open(libc::O_DIRECTORY)).unwrap(), "/dir/sub");
+    assert_eq!(
+        f.path_with("/", "etc/passwd", open(libc::O_DIRECTORY)),
+        Err(Errno::ENOTDIR)
+    );
+    assert_eq!(
+        f.path_with("/", "dir/rel", open(libc::O_DIRECTORY))
+            .unwrap(),
+        "/dir/sub"
+    );
 }
 
 fn create_of(r: Result<Resolved>) -> std::result::Result<(String, String), Errno> {
     match r? {
-        Resolved::Create { parent, name } => {
-            Ok((String::from_utf8(parent.path()).unwrap(), String::from_utf8(name).unwrap()))
-        }
+        Resolved::Create { parent, name } => Ok((
+            String::from_utf8(parent.path()).unwrap(),
+            String::from_utf8(name).unwrap(),
+        )),
         Resolved::Found(loc) => Ok((String::from_utf8(loc.path()).unwrap(), "<found>".into())),
     }
 }
@@ -256,7 +351,10 @@ fn o_creat_and_o_excl() {
     let c = |p: &str, fl| create_of(f.at("/", p, fl));
     assert_eq!(c("dir/new", creat), Ok(("/dir".into(), "new".into())));
     assert_eq!(c("dir/sub/../new", excl), Ok(("/dir".into(), "new".into())));
-    assert_eq!(c("dir/file", creat), Ok(("/dir/file".into(), "<found>".into())));
+    assert_eq!(
+        c("dir/file", creat),
+        Ok(("/dir/file".into(), "<found>".into()))
+    );
     assert_eq!(c("dir/file", excl), Err(Errno::EEXIST));
     assert_eq!(c("dir/sub", creat), Err(Errno::EISDIR));
     assert_eq!(c("dir/new/", creat), Err(Errno::EISDIR));
@@ -267,15 +365,27 @@ fn o_creat_and_o_excl() {
     assert_eq!(c("dir/..", excl), Err(Errno::EEXIST));
     assert_eq!(c("nodir/new", creat), Err(Errno::ENOENT));
     // A dangling final symlink: followed by O_CREAT, existing for O_EXCL.
-    assert_eq!(c("dir/dangling", creat), Ok(("/dir".into(), "nowhere".into())));
+    assert_eq!(
+        c("dir/dangling", creat),
+        Ok(("/dir".into(), "nowhere".into()))
+    );
     assert_eq!(c("dir/dangling", excl), Err(Errno::EEXIST));
     assert_eq!(c("dir/deadparent", creat), Err(Errno::ENOENT));
-    assert_eq!(c("dir/tofile", creat), Ok(("/dir/file".into(), "<found>".into())));
+    assert_eq!(
+        c("dir/tofile", creat),
+        Ok(("/dir/file".into(), "<found>".into()))
+    );
     let nofollow = open(libc::O_WRONLY | libc::O_CREAT | libc::O_NOFOLLOW);
     assert_eq!(c("dir/dangling", nofollow), Err(Errno::ELOOP));
-    assert_eq!(c("dir/new/", WalkFlags::mkdir()), Ok(("/dir".into(), "new".into())));
+    assert_eq!(
+        c("dir/new/", WalkFlags::mkdir()),
+        Ok(("/dir".into(), "new".into()))
+    );
     assert_eq!(c("dir/sub/", WalkFlags::mkdir()), Err(Errno::EEXIST));
-    assert_eq!(c("dir/rel", WalkFlags::parent_of_new(false)), Ok(("/dir/rel".into(), "<found>".into())));
+    assert_eq!(
+        c("dir/rel", WalkFlags::parent_of_new(false)),
+        Ok(("/dir/rel".into(), "<found>".into()))
+    );
 }
 
 #[test]
@@ -298,8 +408,14 @@ fn resolve_in_root() {
     let r = resolve(RESOLVE_IN_ROOT);
     assert_eq!(f.path_with("/dir", "/sub", r).unwrap(), "/dir/sub");
     assert_eq!(f.path_with("/dir", "../../sub", r).unwrap(), "/dir/sub");
-    assert_eq!(f.path_with("/dir", "abs/passwd", r).unwrap(), "/dir/etc/passwd");
-    assert_eq!(f.path_with("/dir", "escape/passwd", r).unwrap(), "/dir/etc/passwd");
+    assert_eq!(
+        f.path_with("/dir", "abs/passwd", r).unwrap(),
+        "/dir/etc/passwd"
+    );
+    assert_eq!(
+        f.path_with("/dir", "escape/passwd", r).unwrap(),
+        "/dir/etc/passwd"
+    );
     assert_eq!(f.path_with("/dir", "rootlink", r).unwrap(), "/dir");
 }
 
@@ -309,8 +425,12 @@ fn resolve_no_symlinks_and_no_xdev() {
     let ns = resolve(RESOLVE_NO_SYMLINKS);
     assert_eq!(f.path_with("/", "dir/rel", ns), Err(Errno::ELOOP));
     assert_eq!(f.path_with("/", "dir/sub", ns).unwrap(), "/dir/sub");
-    let ns_nofollow = WalkFlags::open(libc::O_PATH | libc::O_NOFOLLOW, RESOLVE_NO_SYMLINKS).unwrap();
-    assert_eq!(f.path_with("/", "dir/rel", ns_nofollow).unwrap(), "/dir/rel");
+    let ns_nofollow =
+        WalkFlags::open(libc::O_PATH | libc::O_NOFOLLOW, RESOLVE_NO_SYMLINKS).unwrap();
+    assert_eq!(
+        f.path_with("/", "dir/rel", ns_nofollow).unwrap(),
+        "/dir/rel"
+    );
     let nx = resolve(RESOLVE_NO_XDEV);
     assert_eq!(f.path_with("/", "mnt/inner", nx), Err(Errno::EXDEV));
     assert_eq!(f.path_with("/", "mnt", nx), Err(Errno::EXDEV));
@@ -324,9 +444,18 @@ fn resolve_no_symlinks_and_no_xdev() {
 fn magic_links() {
     let f = fixture();
     assert_eq!(f.path("proc_exe").unwrap(), "/etc/passwd");
-    assert_eq!(f.path_with("/", "proc_exe", resolve(RESOLVE_NO_MAGICLINKS)), Err(Errno::ELOOP));
-    assert_eq!(f.path_with("/", "proc_exe", resolve(RESOLVE_IN_ROOT)), Err(Errno::EXDEV));
-    assert_eq!(f.path_with("/", "proc_exe", resolve(RESOLVE_BENEATH)), Err(Errno::EXDEV));
+    assert_eq!(
+        f.path_with("/", "proc_exe", resolve(RESOLVE_NO_MAGICLINKS)),
+        Err(Errno::ELOOP)
+    );
+    assert_eq!(
+        f.path_with("/", "proc_exe", resolve(RESOLVE_IN_ROOT)),
+        Err(Errno::EXDEV)
+    );
+    assert_eq!(
+        f.path_with("/", "proc_exe", resolve(RESOLVE_BENEATH)),
+        Err(Errno::EXDEV)
+    );
     let keep = WalkFlags::open(libc::O_PATH | libc::O_NOFOLLOW, RESOLVE_NO_MAGICLINKS).unwrap();
     assert_eq!(f.path_with("/", "proc_exe", keep).unwrap(), "/proc_exe");
 }
@@ -336,13 +465,32 @@ fn read_only_mounts() {
     let f = fixture();
     let w = open(libc::O_WRONLY);
     assert_eq!(f.path_with("/", "ro/f", w), Err(Errno::EROFS));
-    assert_eq!(f.path_with("/", "ro/f", open(libc::O_RDONLY)).unwrap(), "/ro/f");
-    assert_eq!(f.path_with("/", "ro/f", open(libc::O_RDONLY | libc::O_TRUNC)), Err(Errno::EROFS));
-    assert_eq!(f.path_with("/", "ro/tty", open(libc::O_RDWR)).unwrap(), "/ro/tty");
+    assert_eq!(
+        f.path_with("/", "ro/f", open(libc::O_RDONLY)).unwrap(),
+        "/ro/f"
+    );
+    assert_eq!(
+        f.path_with("/", "ro/f", open(libc::O_RDONLY | libc::O_TRUNC)),
+        Err(Errno::EROFS)
+    );
+    assert_eq!(
+        f.path_with("/", "ro/tty", open(libc::O_RDWR)).unwrap(),
+        "/ro/tty"
+    );
     assert_eq!(f.path_with("/", "ro/d", w), Err(Errno::EISDIR));
-    assert_eq!(create_of(f.at("/", "ro/new", open(libc::O_WRONLY | libc::O_CREAT))), Err(Errno::EROFS));
-    assert_eq!(create_of(f.at("/", "ro/new", WalkFlags::mkdir())), Err(Errno::EROFS));
-    assert_eq!(f.path_with("/", "ro/f", open(libc::O_RDONLY | libc::O_CREAT)).unwrap(), "/ro/f");
+    assert_eq!(
+        create_of(f.at("/", "ro/new", open(libc::O_WRONLY | libc::O_CREAT))),
+        Err(Errno::EROFS)
+    );
+    assert_eq!(
+        create_of(f.at("/", "ro/new", WalkFlags::mkdir())),
+        Err(Errno::EROFS)
+    );
+    assert_eq!(
+        f.path_with("/", "ro/f", open(libc::O_RDONLY | libc::O_CREAT))
+            .unwrap(),
+        "/ro/f"
+    );
     assert_eq!(f.path_with("/", "dir/file", w).unwrap(), "/dir/file");
 }
 
@@ -350,9 +498,21 @@ fn read_only_mounts() {
 fn binds_keep_the_source_mounts_restrictions() {
     let mut f = fixture();
     let w = open(libc::O_WRONLY);
-    f.vfs.mount(b"/mnt", MountSource::Bind(b"/ro".to_vec()), MountFlags::default()).unwrap();
+    f.vfs
+        .mount(
+            b"/mnt",
+            MountSource::Bind(b"/ro".to_vec()),
+            MountFlags::default(),
+        )
+        .unwrap();
     assert_eq!(f.path_with("/", "mnt/f", w), Err(Errno::EROFS));
-    f.vfs.mount(b"/dir/sub", MountSource::Bind(b"/secret".to_vec()), MountFlags::default()).unwrap();
+    f.vfs
+        .mount(
+            b"/dir/sub",
+            MountSource::Bind(b"/secret".to_vec()),
+            MountFlags::default(),
+        )
+        .unwrap();
     let creat = open(libc::O_WRONLY | libc::O_CREAT);
     assert_eq!(f.path_with("/", "dir/sub/x", creat), Err(Errno::EROFS));
 }
@@ -365,7 +525,10 @@ fn masked_paths() {
     assert_eq!(f.path("/etc/shadow/x"), Err(Errno::ENOTDIR));
     assert!(f.loc("/secret").attr().is_dir());
     assert_eq!(f.path("/secret/key"), Err(Errno::ENOENT));
-    assert_eq!(f.path_with("/", "/secret/key", open(libc::O_WRONLY | libc::O_CREAT).clone()), Err(Errno::EROFS));
+    assert_eq!(
+        f.path_with("/", "/secret/key", open(libc::O_WRONLY | libc::O_CREAT)),
+        Err(Errno::EROFS)
+    );
 }
 
 #[test]
@@ -377,9 +540,16 @@ fn oci_masked_and_readonly_paths() {
     let spec: oci_spec::runtime::Spec = oci_spec::runtime::Spec::default();
     vfs.apply_oci_paths(&spec).unwrap(); // the default masks /proc/kcore, /proc/sys read-only
     let w = WalkFlags::open(libc::O_WRONLY, 0).unwrap();
-    let kcore = vfs.resolve(&vfs.root(), b"/proc/kcore", &WalkFlags::default()).unwrap().found().unwrap();
+    let kcore = vfs
+        .resolve(&vfs.root(), b"/proc/kcore", &WalkFlags::default())
+        .unwrap()
+        .found()
+        .unwrap();
     assert_eq!(kcore.attr().kind, FileType::CharDev);
-    assert_eq!(vfs.resolve(&vfs.root(), b"/proc/sys/kernel/x", &w), Err(Errno::EROFS));
+    assert_eq!(
+        vfs.resolve(&vfs.root(), b"/proc/sys/kernel/x", &w),
+        Err(Errno::EROFS)
+    );
 }
 
 #[test]
@@ -396,13 +566,22 @@ fn dentry_cache_keeps_lookups_off_the_backend() {
     assert_eq!(f.root.lookups(), before);
     assert_eq!(f.vfs.dcache_stats().hits, stats.hits + 40);
     // Negative entries too, until the sentry invalidates after a create.
-    assert_eq!(f.vfs.resolve(&root, b"/dir/new", &flags), Err(Errno::ENOENT));
+    assert_eq!(
+        f.vfs.resolve(&root, b"/dir/new", &flags),
+        Err(Errno::ENOENT)
+    );
     let before = f.root.lookups();
-    assert_eq!(f.vfs.resolve(&root, b"/dir/new", &flags), Err(Errno::ENOENT));
+    assert_eq!(
+        f.vfs.resolve(&root, b"/dir/new", &flags),
+        Err(Errno::ENOENT)
+    );
     assert_eq!(f.root.lookups(), before);
     let dir = f.loc("/dir");
     f.root.create(dir.node(), b"new").unwrap();
-    assert_eq!(f.vfs.resolve(&root, b"/dir/new", &flags), Err(Errno::ENOENT));
+    assert_eq!(
+        f.vfs.resolve(&root, b"/dir/new", &flags),
+        Err(Errno::ENOENT)
+    );
     f.vfs.invalidate(&dir, b"new").unwrap();
     assert_eq!(f.path("/dir/new").unwrap(), "/dir/new");
     f.root.unlink(dir.node(), b"file").unwrap();

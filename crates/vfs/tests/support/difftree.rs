@@ -92,7 +92,13 @@ impl Tree {
         let mut idents = HashMap::new();
         idents.insert(fs.root(), lstat_ident(&disk));
         let dirs = vec![(String::new(), fs.root())];
-        let mut tree = Tree { disk, fs, idents, dirs, entries: Vec::new() };
+        let mut tree = Tree {
+            disk,
+            fs,
+            idents,
+            dirs,
+            entries: Vec::new(),
+        };
         for _ in 0..entries {
             tree.add_entry(rng);
         }
@@ -102,7 +108,11 @@ impl Tree {
     fn add_entry(&mut self, rng: &mut Rng) {
         let (dir, parent) = rng.pick(&self.dirs).clone();
         let name = *rng.pick(&NAMES);
-        let rel = if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") };
+        let rel = if dir.is_empty() {
+            name.to_string()
+        } else {
+            format!("{dir}/{name}")
+        };
         let on_disk = self.disk.join(&rel);
         let made = match rng.below(10) {
             0..=3 => self.fs.mkdir(parent, name.as_bytes()),
@@ -153,7 +163,10 @@ impl Tree {
             9..=13 => {
                 let (dir, _) = rng.pick(&self.dirs);
                 let lead = if rng.chance(50) { "/" } else { "" };
-                format!("{lead}{dir}/{}", random_path(rng, 3).trim_start_matches('/'))
+                format!(
+                    "{lead}{dir}/{}",
+                    random_path(rng, 3).trim_start_matches('/')
+                )
             }
             _ => {
                 let entry = rng.pick(&self.entries).clone();
@@ -178,14 +191,28 @@ struct OpenHow {
 pub fn kernel(dirfd: &OwnedFd, path: &str, oflags: i32, resolve: u64) -> Result<Ident> {
     let cpath = CString::new(path).map_err(|_| Errno::EINVAL)?;
     // openat2 refuses a mode without O_CREAT.
-    let mode = if oflags & libc::O_CREAT != 0 { 0o644 } else { 0 };
-    let how = OpenHow { flags: (oflags | libc::O_CLOEXEC) as u64, mode, resolve };
+    let mode = if oflags & libc::O_CREAT != 0 {
+        0o644
+    } else {
+        0
+    };
+    let how = OpenHow {
+        flags: (oflags | libc::O_CLOEXEC) as u64,
+        mode,
+        resolve,
+    };
     loop {
         // SAFETY: openat2 reads `cpath` (NUL-terminated, alive for the call)
         // and `how` (a live struct of the size passed); it only returns a
         // new descriptor, which is owned at once below.
         let fd = unsafe {
-            libc::syscall(libc::SYS_openat2, dirfd.as_raw_fd(), cpath.as_ptr(), &how, std::mem::size_of::<OpenHow>())
+            libc::syscall(
+                libc::SYS_openat2,
+                dirfd.as_raw_fd(),
+                cpath.as_ptr(),
+                &how,
+                std::mem::size_of::<OpenHow>(),
+            )
         };
         if fd < 0 {
             match Errno::last() {
@@ -201,7 +228,12 @@ pub fn kernel(dirfd: &OwnedFd, path: &str, oflags: i32, resolve: u64) -> Result<
 
 /// Whether this kernel has openat2 (Linux >= 5.6).
 pub fn openat2_works() -> bool {
-    kernel(&open_dir(Path::new("/")), ".", libc::O_PATH, RESOLVE_IN_ROOT) != Err(Errno::ENOSYS)
+    kernel(
+        &open_dir(Path::new("/")),
+        ".",
+        libc::O_PATH,
+        RESOLVE_IN_ROOT,
+    ) != Err(Errno::ENOSYS)
 }
 
 pub fn open_dir(path: &Path) -> OwnedFd {
@@ -266,9 +298,18 @@ pub struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    pub fn new(vfs: &'a Vfs, disk: &'a Path, idents: HashMap<(TreeId, Node), Ident>) -> Checker<'a> {
+    pub fn new(
+        vfs: &'a Vfs,
+        disk: &'a Path,
+        idents: HashMap<(TreeId, Node), Ident>,
+    ) -> Checker<'a> {
         let known = idents.values().copied().collect();
-        Checker { vfs, disk, idents, known }
+        Checker {
+            vfs,
+            disk,
+            idents,
+            known,
+        }
     }
 
     /// Resolves `path` from the container directory `start` both ways, for
@@ -276,9 +317,14 @@ impl<'a> Checker<'a> {
     pub fn compare(&self, start: &str, path: &str, variants: &[(i32, u64)], tally: &mut Tally) {
         // A start covered by a later mount may be gone or be a symlink now
         // (the kernel would follow that from the host's root): skip it.
-        let flags = WalkFlags { empty_path: true, ..WalkFlags::open(libc::O_PATH, RESOLVE_NO_SYMLINKS).expect("flags") };
+        let flags = WalkFlags {
+            empty_path: true,
+            ..WalkFlags::open(libc::O_PATH, RESOLVE_NO_SYMLINKS).expect("flags")
+        };
         let at_start = self.vfs.resolve(&self.vfs.root(), start.as_bytes(), &flags);
-        let Ok(at_start) = at_start.and_then(Resolved::found) else { return };
+        let Ok(at_start) = at_start.and_then(Resolved::found) else {
+            return;
+        };
         if !at_start.attr().is_dir() {
             return;
         }
@@ -301,7 +347,9 @@ impl<'a> Checker<'a> {
         let tree = |loc: &Location| self.vfs.mounts().get(loc.mount()).map(|m| m.tree);
         match r {
             Ok(Resolved::Found(loc)) => {
-                let id = tree(&loc).ok().and_then(|t| self.idents.get(&(t, loc.node())));
+                let id = tree(&loc)
+                    .ok()
+                    .and_then(|t| self.idents.get(&(t, loc.node())));
                 Outcome::Found(id.copied().unwrap_or((0, 0)))
             }
             Ok(Resolved::Create { parent, name }) => {
@@ -318,7 +366,14 @@ impl<'a> Checker<'a> {
     /// The kernel's outcome. A new identity is a created file: it counts as
     /// `Created(p)` if it is the file at `p` the walk predicted, and is
     /// removed again so both views stay the same.
-    fn kernel_outcome(&self, dirfd: &OwnedFd, path: &str, oflags: i32, resolve: u64, walk: &Outcome) -> Outcome {
+    fn kernel_outcome(
+        &self,
+        dirfd: &OwnedFd,
+        path: &str,
+        oflags: i32,
+        resolve: u64,
+        walk: &Outcome,
+    ) -> Outcome {
         let id = match kernel(dirfd, path, oflags, resolve) {
             Ok(id) => id,
             Err(e) => return Outcome::Failed(e),
@@ -326,7 +381,9 @@ impl<'a> Checker<'a> {
         if self.known.contains(&id) {
             return Outcome::Found(id);
         }
-        let Outcome::Created(predicted) = walk else { return Outcome::Created(format!("<new {id:?}>")) };
+        let Outcome::Created(predicted) = walk else {
+            return Outcome::Created(format!("<new {id:?}>"));
+        };
         let on_disk = self.disk.join(predicted.trim_start_matches('/'));
         match std::fs::symlink_metadata(&on_disk) {
             Ok(m) if ident(&m) == id => {

@@ -51,13 +51,26 @@ pub fn fixture() -> Fixture {
     ok(inner.mkdir_all("m/n"));
     ok(inner.put_symlink("m/out", "../../a"));
     let mut vfs = Vfs::new(root, MountFlags::default(), 64).expect("fixture");
-    let tree = MountSource::Tree { backend: inner, root: None };
-    vfs.mount(b"/mnt", tree, MountFlags::default()).expect("fixture");
-    vfs.mount(b"/ro", MountSource::Bind(b"/ro".to_vec()), MountFlags::from_options(&["ro"])).expect("fixture");
-    vfs.mount(b"/a/b/c", MountSource::Masked, MountFlags::masked()).expect("fixture");
+    let tree = MountSource::Tree {
+        backend: inner,
+        root: None,
+    };
+    vfs.mount(b"/mnt", tree, MountFlags::default())
+        .expect("fixture");
+    vfs.mount(
+        b"/ro",
+        MountSource::Bind(b"/ro".to_vec()),
+        MountFlags::from_options(&["ro"]),
+    )
+    .expect("fixture");
+    vfs.mount(b"/a/b/c", MountSource::Masked, MountFlags::masked())
+        .expect("fixture");
     let starts = ["/", "/a", "/a/b", "/mnt/m", "/ro/x"]
         .iter()
-        .map(|p| vfs.resolve(&vfs.root(), p.as_bytes(), &WalkFlags::default()).and_then(Resolved::found))
+        .map(|p| {
+            vfs.resolve(&vfs.root(), p.as_bytes(), &WalkFlags::default())
+                .and_then(Resolved::found)
+        })
         .collect::<Result<Vec<_>>>()
         .expect("fixture");
     Fixture { vfs, starts }
@@ -76,7 +89,9 @@ const OFLAGS: [i32; 8] = [
 
 /// Runs one input; panics if an invariant breaks.
 pub fn run_one(fx: &Fixture, data: &[u8]) {
-    let (Some(&sel), Some(&start)) = (data.first(), data.get(1)) else { return };
+    let (Some(&sel), Some(&start)) = (data.first(), data.get(1)) else {
+        return;
+    };
     let path = &data[2..];
     let start = &fx.starts[start as usize % fx.starts.len()];
     let resolve = u64::from(sel >> 3) & 0x1f;
@@ -84,7 +99,10 @@ pub fn run_one(fx: &Fixture, data: &[u8]) {
         Ok(f) => f,
         Err(e) => return assert_eq!(e, Errno::EINVAL),
     };
-    let flags = WalkFlags { empty_path: sel & 0x80 != 0, ..flags };
+    let flags = WalkFlags {
+        empty_path: sel & 0x80 != 0,
+        ..flags
+    };
     let scoped = flags.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
     let bound = if scoped { start.clone() } else { fx.vfs.root() };
     let landed = match fx.vfs.resolve(start, path, &flags) {
@@ -96,7 +114,12 @@ pub fn run_one(fx: &Fixture, data: &[u8]) {
         }
         Err(_) => return,
     };
-    assert!(landed.is_within(&bound), "escaped {:?} to {:?}", bound.path(), landed.path());
+    assert!(
+        landed.is_within(&bound),
+        "escaped {:?} to {:?}",
+        bound.path(),
+        landed.path()
+    );
     for pair in landed.steps().windows(2) {
         assert!(pair[0].attr.is_dir(), "walked through a non-directory");
     }
