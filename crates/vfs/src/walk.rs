@@ -204,7 +204,9 @@ impl<'a> Walker<'a> {
     }
 
     fn dotdot(&mut self) -> Result<()> {
-        if self.loc.depth() <= self.root.depth() {
+        // At the root: its depth, on its chain. (A cwd outside a chroot's
+        // root climbs past it up to the container root, as in Linux.)
+        if self.loc.depth() <= self.root.depth() && self.loc.is_within(&self.root) {
             return if self.beneath {
                 Err(Errno::EXDEV)
             } else {

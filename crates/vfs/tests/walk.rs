@@ -38,6 +38,26 @@ fn dot_and_dotdot_never_above_root() {
 }
 
 #[test]
+fn chroot_root() {
+    let f = fixture();
+    let (root, flags) = (f.loc("/dir"), WalkFlags::default());
+    let walk = |start: &str, path: &str| {
+        let r = f
+            .vfs
+            .resolve_in(&root, &f.loc(start), path.as_bytes(), &flags);
+        let loc = r.and_then(Resolved::found)?;
+        Ok(String::from_utf8(loc.path()).unwrap())
+    };
+    assert_eq!(walk("/dir/sub", "../../.."), Ok("/dir".into()));
+    assert_eq!(walk("/dir/sub", "/rel/deep"), Ok("/dir/sub/deep".into()));
+    assert_eq!(walk("/dir", "abs"), Err(Errno::ENOENT)); // no /etc in the chroot
+                                                         // A cwd left outside the new root is not clamped by it.
+    assert_eq!(walk("/etc", "../.."), Ok("/".into()));
+    // ...until it walks into it.
+    assert_eq!(walk("/etc", "../dir/sub/../../.."), Ok("/dir".into()));
+}
+
+#[test]
 fn non_directory_in_the_middle() {
     let f = fixture();
     assert_eq!(f.path("etc/passwd/x"), Err(Errno::ENOTDIR));
