@@ -119,6 +119,30 @@ impl Vfs {
         self.mounts.attach(point, backend, root, flags, at.path())
     }
 
+    /// Mounts the OCI `mounts` of `spec` in order. `source_for` says what
+    /// each one shows (the sentry: a gofer tree for binds, a tmpfs, its
+    /// synthetic `/proc`...; `None` leaves that mount out); the flags come
+    /// from its options. Destinations must exist already (the sentry makes
+    /// missing mount points through the gofer first, as runc does).
+    pub fn apply_oci_mounts<F>(
+        &mut self,
+        spec: &oci_spec::runtime::Spec,
+        mut source_for: F,
+    ) -> Result<()>
+    where
+        F: FnMut(&oci_spec::runtime::Mount) -> Result<Option<MountSource>>,
+    {
+        for m in spec.mounts().iter().flatten() {
+            let Some(source) = source_for(m)? else {
+                continue;
+            };
+            let flags = MountFlags::from_options(m.options().as_deref().unwrap_or_default());
+            let dest = m.destination().as_os_str().as_encoded_bytes();
+            self.mount(dest, source, flags)?;
+        }
+        Ok(())
+    }
+
     /// Applies `linux.maskedPaths` and `linux.readonlyPaths` of `spec`, as
     /// runc does after the mounts: missing paths are skipped.
     pub fn apply_oci_paths(&mut self, spec: &oci_spec::runtime::Spec) -> Result<()> {
@@ -190,5 +214,17 @@ fn skip_enoent(r: Result<MountId>) -> Result<()> {
     match r {
         Ok(_) | Err(Errno::ENOENT) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_between_notify_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Vfs>();
+        send_sync::<Location>();
     }
 }

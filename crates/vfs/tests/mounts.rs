@@ -147,6 +147,40 @@ fn masked_paths() {
 }
 
 #[test]
+fn oci_mounts_in_order_with_their_options() {
+    let root = Arc::new(MemFs::new());
+    for dir in ["proc", "dev", "sys"] {
+        root.mkdir_all(dir).unwrap();
+    }
+    let mut vfs = Vfs::new(root, MountFlags::default(), 16).unwrap();
+    let spec = oci_spec::runtime::Spec::default(); // /proc, /dev, /dev/pts, ..., /sys
+    let mut seen = Vec::new();
+    vfs.apply_oci_mounts(&spec, |m| {
+        let dest = m.destination().to_string_lossy().into_owned();
+        seen.push(dest.clone());
+        let fs = MemFs::new();
+        if dest == "/dev" {
+            for d in ["pts", "shm", "mqueue"] {
+                fs.mkdir_all(d).unwrap();
+            }
+        }
+        let tree = MountSource::Tree {
+            backend: Arc::new(fs),
+            root: None,
+        };
+        Ok((dest != "/sys/fs/cgroup").then_some(tree))
+    })
+    .unwrap();
+    assert!(seen.contains(&"/dev/pts".to_string()));
+    let mounted: Vec<_> = vfs.mounts().iter().map(|m| m.path.clone()).collect();
+    assert_eq!(mounted.len(), seen.len()); // root, and all but /sys/fs/cgroup
+    let sys = vfs.mounts().iter().find(|m| m.path == b"/sys").unwrap();
+    assert!(sys.flags.read_only && sys.flags.nosuid && sys.flags.noexec);
+    let pts = vfs.resolve(&vfs.root(), b"/dev/pts", &WalkFlags::default());
+    assert_eq!(pts.unwrap().found().unwrap().mount(), MountId(3));
+}
+
+#[test]
 fn oci_masked_and_readonly_paths() {
     let root = Arc::new(MemFs::new());
     root.put_file("proc/kcore").unwrap();
