@@ -8,6 +8,7 @@
 //! job, so a hostile tree cannot make the server leave its root.
 
 use crate::errno::Result;
+use crate::location::Location;
 
 /// An opaque node id, meaningful only to the backend that issued it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -94,4 +95,11 @@ pub trait Backend: Send + Sync {
 
     /// The target of symlink `node` (`EINVAL` if it is not one).
     fn readlink(&self, node: Node) -> Result<Vec<u8>>;
+
+    /// Where magic link `node` jumps (the sentry's `/proc/<pid>/fd/<n>`,
+    /// `cwd`, `root`, `exe`: an object, not a path), or `None` to follow
+    /// its text like any symlink. Only synthetic backends override this.
+    fn follow_magic(&self, _node: Node) -> Result<Option<Location>> {
+        Ok(None)
+    }
 }

@@ -22,8 +22,9 @@
 //!   root when absolute (`EXDEV` under `RESOLVE_BENEATH`). The 41st link of
 //!   one walk is `ELOOP`; so is any link under `RESOLVE_NO_SYMLINKS`, and a
 //!   magic link under `RESOLVE_NO_MAGICLINKS` (`EXDEV` for a magic link
-//!   under `RESOLVE_BENEATH`/`RESOLVE_IN_ROOT`). Other magic links are
-//!   followed by their text: the sentry's procfs resolves them itself.
+//!   under `RESOLVE_BENEATH`/`RESOLVE_IN_ROOT`). Otherwise a magic link
+//!   jumps to the location its backend's [`Backend::follow_magic`](crate::Backend::follow_magic) gives
+//!   (an open file, a cwd), or is followed by its text if it gives none.
 //! - A trailing slash (on the path or on the target text of a final
 //!   symlink) forces the last component to be followed and to be a
 //!   directory (`ENOTDIR`).
@@ -303,12 +304,13 @@ impl<'a> Walker<'a> {
         if self.links > MAX_SYMLINKS {
             return Err(Errno::ELOOP);
         }
-        let target = self
-            .vfs
-            .mounts()
-            .get(self.loc.mount())?
-            .backend
-            .readlink(node)?;
+        let backend = &self.vfs.mounts().get(self.loc.mount())?.backend;
+        if attr.magic {
+            if let Some(target) = backend.follow_magic(node)? {
+                return self.jump_magic(target);
+            }
+        }
+        let target = backend.readlink(node)?;
         if target.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -316,6 +318,15 @@ impl<'a> Walker<'a> {
             return Err(Errno::ENAMETOOLONG);
         }
         self.push_text(&target, trailing)
+    }
+
+    /// Continues at the object a magic link names (Linux's nd_jump_link).
+    fn jump_magic(&mut self, target: Location) -> Result<()> {
+        if self.flags.has(RESOLVE_NO_XDEV) && target.mount() != self.loc.mount() {
+            return Err(Errno::EXDEV);
+        }
+        self.loc = target;
+        Ok(())
     }
 
     /// Checks the result against what the caller means to do with it.

@@ -4,6 +4,9 @@ mod support {
     pub mod walk_fixture;
 }
 
+use std::sync::Arc;
+
+use moat_vfs::memfs::MemFs;
 use moat_vfs::*;
 use support::walk_fixture::*;
 
@@ -287,4 +290,64 @@ fn magic_links() {
     );
     let keep = WalkFlags::open(libc::O_PATH | libc::O_NOFOLLOW, RESOLVE_NO_MAGICLINKS).unwrap();
     assert_eq!(f.path_with("/", "proc_exe", keep).unwrap(), "/proc_exe");
+}
+
+/// A synthetic tree whose magic links jump to locations, as the sentry's
+/// procfs will for `/proc/<pid>/fd/<n>` and `cwd`.
+struct Proc {
+    fs: MemFs,
+    targets: std::sync::Mutex<Vec<(Node, Location)>>,
+}
+
+impl Backend for Proc {
+    fn root(&self) -> Node {
+        self.fs.root()
+    }
+    fn lookup(&self, dir: Node, name: &[u8]) -> Result<(Node, Attr)> {
+        self.fs.lookup(dir, name)
+    }
+    fn stat(&self, node: Node) -> Result<Attr> {
+        self.fs.stat(node)
+    }
+    fn readlink(&self, node: Node) -> Result<Vec<u8>> {
+        self.fs.readlink(node)
+    }
+    fn follow_magic(&self, node: Node) -> Result<Option<Location>> {
+        let targets = self.targets.lock().unwrap();
+        Ok(targets
+            .iter()
+            .find(|(n, _)| *n == node)
+            .map(|(_, l)| l.clone()))
+    }
+}
+
+#[test]
+fn magic_links_jump_to_locations() {
+    let mut f = fixture();
+    let proc = Arc::new(Proc {
+        fs: MemFs::new(),
+        targets: Default::default(),
+    });
+    let magic = |name: &str, text: &str| {
+        let n = proc.fs.put_symlink(name, text).unwrap();
+        proc.fs.set_magic(n).unwrap();
+        n
+    };
+    let (fd3, cwd) = (magic("fd3", "/etc/passwd (deleted)"), magic("cwd", "/dir"));
+    magic("exe", "/etc/passwd");
+    let src = MountSource::Tree {
+        backend: proc.clone(),
+        root: None,
+    };
+    f.vfs.mount(b"/dev", src, MountFlags::default()).unwrap();
+    let targets = [(fd3, f.loc("/etc/passwd")), (cwd, f.loc("/dir"))];
+    proc.targets.lock().unwrap().extend(targets);
+    assert_eq!(f.path("/dev/fd3").unwrap(), "/etc/passwd");
+    assert_eq!(f.path("/dev/cwd/sub/../rel").unwrap(), "/dir/sub");
+    assert_eq!(f.path("/dev/fd3/"), Err(Errno::ENOTDIR));
+    assert_eq!(f.path("/dev/exe").unwrap(), "/etc/passwd"); // by its text
+    let nx = resolve(RESOLVE_NO_XDEV);
+    assert_eq!(f.path_with("/dev", "fd3", nx), Err(Errno::EXDEV));
+    let nm = resolve(RESOLVE_NO_MAGICLINKS);
+    assert_eq!(f.path_with("/", "dev/cwd", nm), Err(Errno::ELOOP));
 }
