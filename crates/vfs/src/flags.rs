@@ -39,6 +39,10 @@ pub struct WalkFlags {
     /// A trailing slash on a missing last component is fine (`mkdir`),
     /// rather than `EISDIR` (`open` with `O_CREAT`).
     pub mkdir: bool,
+    /// Stop before the last component (Linux's `filename_parentat`, for
+    /// unlink, rmdir, rename, link, symlink, mknod): yields
+    /// [`crate::Resolved::Parent`]; the last component is not looked up.
+    pub parent: bool,
     /// The caller will modify the result (write open, truncate, setattr):
     /// `EROFS` on a read-only mount, `EISDIR` on a directory.
     pub write: bool,
@@ -68,6 +72,7 @@ impl WalkFlags {
             empty_path: false,
             create,
             mkdir: false,
+            parent: false,
             excl: create && oflags & libc::O_EXCL != 0,
             write: !path
                 && (acc == libc::O_WRONLY || acc == libc::O_RDWR || oflags & libc::O_TRUNC != 0),
@@ -93,6 +98,15 @@ impl WalkFlags {
             excl,
             nofollow: true,
             write: false,
+            ..WalkFlags::default()
+        }
+    }
+
+    /// The walk to the directory holding the last component, which is
+    /// returned unresolved: see [`WalkFlags::parent`].
+    pub fn parent() -> WalkFlags {
+        WalkFlags {
+            parent: true,
             ..WalkFlags::default()
         }
     }

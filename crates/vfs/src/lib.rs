@@ -69,4 +69,4 @@ pub use flags::*;
 pub use location::{Location, Step};
 pub use mount::{MaskedFs, Mount, MountFlags, MountId, MountTable};
 pub use vfs::{MountSource, Vfs, DEFAULT_DCACHE_ENTRIES};
-pub use walk::Resolved;
+pub use walk::{Last, Resolved};

@@ -7,7 +7,7 @@ use crate::backend::{Attr, Backend, Node};
 use crate::dcache::{Cached, Dcache, Stats};
 use crate::errno::{Errno, Result};
 use crate::flags::WalkFlags;
-use crate::location::Location;
+use crate::location::{Location, Step};
 use crate::mount::{MaskedFs, MountFlags, MountId, MountTable};
 use crate::walk::{Resolved, Walker};
 
@@ -188,6 +188,36 @@ impl Vfs {
         };
         self.dcache().insert(m.tree, dir.node(), name, cached);
         result
+    }
+
+    /// The child `name` of directory `dir`, through the cache and into a
+    /// mount on top of it, never following a symlink: the final lookup of
+    /// unlink, rmdir, rename and mkdir after a [`WalkFlags::parent`] walk.
+    pub fn child(&self, dir: &Location, name: &[u8]) -> Result<Location> {
+        if !dir.attr().is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if name.len() > crate::flags::NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let (node, attr) = self.lookup(dir, name)?;
+        let mut step = Step {
+            mount: dir.mount(),
+            node,
+            attr,
+            name: name.into(),
+        };
+        while let Some(m) = self.mounts.covering(step.mount, step.node) {
+            step = Step {
+                mount: m.id,
+                node: m.root,
+                attr: m.root_attr,
+                name: step.name,
+            };
+        }
+        let mut loc = dir.clone();
+        loc.push(step);
+        Ok(loc)
     }
 
     /// Forgets the cached entry `name` of directory `dir` (after create,

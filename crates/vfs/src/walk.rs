@@ -34,6 +34,10 @@
 //!   with `O_EXCL`, else `EISDIR` if a directory. A
 //!   dangling final symlink is followed, so the create lands on its target
 //!   (Linux's behaviour) unless `O_EXCL`.
+//! - A parent walk ([`WalkFlags::parent`], for unlink, rmdir, rename...)
+//!   stops before the last component and returns it as written (a name,
+//!   `.`, `..`, or the root for `/`) with its trailing slash, neither looked
+//!   up nor followed; [`Vfs::child`] does that final lookup.
 //! - `O_DIRECTORY` on a non-directory is `ENOTDIR`; write intent on a
 //!   directory is `EISDIR`, and on a read-only mount `EROFS` (devices,
 //!   fifos and sockets excepted).
@@ -56,6 +60,25 @@ pub enum Resolved {
     /// `O_CREAT` (or [`WalkFlags::parent_of_new`]) and the last component
     /// does not exist: create `name` in `parent`.
     Create { parent: Location, name: Vec<u8> },
+    /// [`WalkFlags::parent`]: the directory holding the last component,
+    /// the component as written, and whether a slash followed it.
+    Parent {
+        parent: Location,
+        last: Last,
+        trailing: bool,
+    },
+}
+
+/// The last component of a path walked with [`WalkFlags::parent`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Last {
+    Name(Vec<u8>),
+    /// `.` (rmdir: `EINVAL`, unlink: `EISDIR`, mkdir: `EEXIST`).
+    Dot,
+    /// `..` (rmdir: `ENOTEMPTY`).
+    DotDot,
+    /// The path is `/` (rmdir: `EBUSY`, mkdir: `EEXIST`).
+    Root,
 }
 
 impl Resolved {
@@ -63,7 +86,7 @@ impl Resolved {
     pub fn found(self) -> Result<Location> {
         match self {
             Resolved::Found(loc) => Ok(loc),
-            Resolved::Create { .. } => Err(Errno::ENOENT),
+            Resolved::Create { .. } | Resolved::Parent { .. } => Err(Errno::ENOENT),
         }
     }
 }
@@ -131,10 +154,20 @@ impl<'a> Walker<'a> {
             if !self.loc.attr().is_dir() {
                 return Err(Errno::ENOTDIR);
             }
+            if c.last && self.flags.parent {
+                return Ok(self.parent(c));
+            }
             self.trailing = c.last && c.trailing;
             if let Some(create) = self.component(c)? {
                 return Ok(create);
             }
+        }
+        if self.flags.parent {
+            return Ok(Resolved::Parent {
+                parent: self.loc,
+                last: Last::Root,
+                trailing: false,
+            });
         }
         self.finish()
     }
@@ -193,6 +226,20 @@ impl<'a> Walker<'a> {
             });
         }
         None
+    }
+
+    /// The answer of a [`WalkFlags::parent`] walk at its last component.
+    fn parent(self, c: Component) -> Resolved {
+        let last = match &c.name[..] {
+            b"." => Last::Dot,
+            b".." => Last::DotDot,
+            _ => Last::Name(c.name),
+        };
+        Resolved::Parent {
+            parent: self.loc,
+            last,
+            trailing: c.trailing,
+        }
     }
 
     /// Walks one component; `Some` ends the walk with a create.

@@ -97,12 +97,15 @@ fn trailing_slashes() {
     assert_eq!(f.path("dir/file/"), Err(Errno::ENOTDIR));
     assert_eq!(f.path("dir/sub/").unwrap(), "/dir/sub");
     assert_eq!(f.path("dir/sub//").unwrap(), "/dir/sub");
-    assert_eq!(f.path_with("/", "dir/rel/", NOFOLLOW).unwrap(), "/dir/sub");
-    assert_eq!(f.path_with("/", "dir/rel", NOFOLLOW).unwrap(), "/dir/rel");
+    assert_eq!(
+        f.path_with("/", "dir/rel/", nofollow()).unwrap(),
+        "/dir/sub"
+    );
+    assert_eq!(f.path_with("/", "dir/rel", nofollow()).unwrap(), "/dir/rel");
     assert_eq!(f.path("dir/tofile/"), Err(Errno::ENOTDIR));
     assert_eq!(f.path("dir/slashlink"), Err(Errno::ENOTDIR));
     assert_eq!(
-        f.path_with("/", "dir/slashlink", NOFOLLOW).unwrap(),
+        f.path_with("/", "dir/slashlink", nofollow()).unwrap(),
         "/dir/slashlink"
     );
 }
@@ -350,4 +353,67 @@ fn magic_links_jump_to_locations() {
     assert_eq!(f.path_with("/dev", "fd3", nx), Err(Errno::EXDEV));
     let nm = resolve(RESOLVE_NO_MAGICLINKS);
     assert_eq!(f.path_with("/", "dev/cwd", nm), Err(Errno::ELOOP));
+}
+
+fn parent_of(f: &Fx, start: &str, path: &str, flags: WalkFlags) -> Result<(String, Last, bool)> {
+    match f.at(start, path, flags)? {
+        Resolved::Parent {
+            parent,
+            last,
+            trailing,
+        } => Ok((String::from_utf8(parent.path()).unwrap(), last, trailing)),
+        other => panic!("not a parent: {other:?}"),
+    }
+}
+
+#[test]
+fn parent_walks_leave_the_last_component() {
+    let f = fixture();
+    let p = |path: &str| parent_of(&f, "/", path, WalkFlags::parent());
+    let name = |n: &str| Last::Name(n.as_bytes().to_vec());
+    assert_eq!(
+        p("dir/sub/deep"),
+        Ok(("/dir/sub".into(), name("deep"), false))
+    );
+    assert_eq!(p("dir/rel/x"), Ok(("/dir/sub".into(), name("x"), false)));
+    assert_eq!(p("dir/rel"), Ok(("/dir".into(), name("rel"), false)));
+    assert_eq!(p("dir/new//"), Ok(("/dir".into(), name("new"), true)));
+    assert_eq!(p("dir/."), Ok(("/dir".into(), Last::Dot, false)));
+    assert_eq!(
+        p("dir/sub/.."),
+        Ok(("/dir/sub".into(), Last::DotDot, false))
+    );
+    assert_eq!(p("//"), Ok(("/".into(), Last::Root, false)));
+    assert_eq!(p("nosuch"), Ok(("/".into(), name("nosuch"), false)));
+    assert_eq!(p("etc/passwd/x"), Err(Errno::ENOTDIR));
+    assert_eq!(p("nodir/x"), Err(Errno::ENOENT));
+    assert_eq!(p(""), Err(Errno::ENOENT));
+    let beneath = WalkFlags {
+        resolve: RESOLVE_BENEATH,
+        ..WalkFlags::parent()
+    };
+    assert_eq!(parent_of(&f, "/dir", "../x", beneath), Err(Errno::EXDEV));
+    assert_eq!(
+        parent_of(&f, "/dir", "..", beneath),
+        Ok(("/dir".into(), Last::DotDot, false))
+    );
+}
+
+#[test]
+fn child_lookups_after_a_parent_walk() {
+    let f = fixture();
+    let dir = f.loc("/dir");
+    assert_eq!(f.vfs.child(&dir, b"sub").unwrap().path(), b"/dir/sub");
+    assert!(f.vfs.child(&dir, b"rel").unwrap().attr().is_symlink());
+    assert_eq!(
+        f.vfs.child(&f.vfs.root(), b"mnt").unwrap().mount(),
+        MountId(1)
+    );
+    assert_eq!(
+        f.vfs.child(&dir, &[b'x'; 256]).err(),
+        Some(Errno::ENAMETOOLONG)
+    );
+    assert_eq!(f.vfs.child(&dir, b"nope").err(), Some(Errno::ENOENT));
+    let file = f.loc("/dir/file");
+    assert_eq!(f.vfs.child(&file, b"x").err(), Some(Errno::ENOTDIR));
 }

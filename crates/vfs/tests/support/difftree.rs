@@ -359,6 +359,7 @@ impl<'a> Checker<'a> {
                 }
                 Outcome::Created(path + &String::from_utf8_lossy(&name))
             }
+            Ok(other) => panic!("an open walk gave {other:?}"),
             Err(e) => Outcome::Failed(e),
         }
     }

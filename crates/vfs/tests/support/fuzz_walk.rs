@@ -2,10 +2,10 @@
 //! `fuzz/fuzz_targets/vfs_walk.rs` and the `fuzz_smoke` test, so the
 //! invariants are checked in every `cargo test` too.
 //!
-//! Input: byte 0 picks the flags, byte 1 the start directory, the rest is
-//! the path. Invariants: no panic, an answer (the walk is bounded), and no
-//! result outside the container root, or outside the start directory under
-//! `RESOLVE_BENEATH`/`RESOLVE_IN_ROOT`.
+//! Input: byte 0 picks the flags, byte 1 the start directory (its high
+//! bit: a parent walk), the rest is the path. Invariants: no panic, an
+//! answer (the walk is bounded), and no result outside the container root,
+//! or outside the start directory under `RESOLVE_BENEATH`/`RESOLVE_IN_ROOT`.
 
 use std::sync::Arc;
 
@@ -93,7 +93,8 @@ pub fn run_one(fx: &Fixture, data: &[u8]) {
         return;
     };
     let path = &data[2..];
-    let start = &fx.starts[start as usize % fx.starts.len()];
+    let parent = start & 0x80 != 0;
+    let start = &fx.starts[(start & 0x7f) as usize % fx.starts.len()];
     let resolve = u64::from(sel >> 3) & 0x1f;
     let flags = match WalkFlags::open(OFLAGS[(sel & 7) as usize], resolve) {
         Ok(f) => f,
@@ -101,6 +102,7 @@ pub fn run_one(fx: &Fixture, data: &[u8]) {
     };
     let flags = WalkFlags {
         empty_path: sel & 0x80 != 0,
+        parent,
         ..flags
     };
     let scoped = flags.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
@@ -110,6 +112,13 @@ pub fn run_one(fx: &Fixture, data: &[u8]) {
         Ok(Resolved::Create { parent, name }) => {
             assert!(!name.is_empty() && name != b"." && name != b".." && !name.contains(&b'/'));
             assert!(parent.attr().is_dir(), "create parent must be a directory");
+            parent
+        }
+        Ok(Resolved::Parent { parent, last, .. }) => {
+            if let Last::Name(name) = last {
+                assert!(!name.is_empty() && name != b"." && name != b".." && !name.contains(&b'/'));
+            }
+            assert!(parent.attr().is_dir(), "a parent must be a directory");
             parent
         }
         Err(_) => return,

@@ -117,17 +117,10 @@ pub fn resolve(bits: u64) -> WalkFlags {
     WalkFlags::open(libc::O_PATH, bits).unwrap()
 }
 
-pub const NOFOLLOW: WalkFlags = WalkFlags {
-    nofollow: true,
-    nofollow_eloop: false,
-    directory: false,
-    empty_path: false,
-    create: false,
-    excl: false,
-    mkdir: false,
-    write: false,
-    resolve: 0,
-};
+/// `AT_SYMLINK_NOFOLLOW`: a final symlink is the result.
+pub fn nofollow() -> WalkFlags {
+    WalkFlags::at(libc::AT_SYMLINK_NOFOLLOW)
+}
 
 pub fn create_of(r: Result<Resolved>) -> std::result::Result<(String, String), Errno> {
     match r? {
@@ -136,5 +129,6 @@ pub fn create_of(r: Result<Resolved>) -> std::result::Result<(String, String), E
             String::from_utf8(name).unwrap(),
         )),
         Resolved::Found(loc) => Ok((String::from_utf8(loc.path()).unwrap(), "<found>".into())),
+        other => panic!("not a create: {other:?}"),
     }
 }
