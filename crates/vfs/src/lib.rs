@@ -12,17 +12,18 @@
 //!   tmpfs, synthetic `/proc` and [`memfs::MemFs`] implement it.
 //! - [`MountTable`] ([`mount`]) — rootfs, OCI mounts, masked and read-only
 //!   paths, with their flags.
-//! - the walk ([`walk`]) — `.`/`..`, symlinks, mount crossings, trailing
-//!   slashes, `O_CREAT`/`O_EXCL`/`O_NOFOLLOW`/`O_DIRECTORY`, `AT_*` flags and
-//!   openat2's `RESOLVE_*`, with Linux's errnos. The module doc lists the
-//!   rules.
+//! - the walk ([`walk`]) — `.`/`..`, symlinks, magic links, mount
+//!   crossings, trailing slashes, `O_CREAT`/`O_EXCL`/`O_NOFOLLOW`/
+//!   `O_DIRECTORY`, `AT_*` flags, openat2's `RESOLVE_*` and parent walks,
+//!   with Linux's errnos. The module doc lists the rules; tests compare
+//!   them with the kernel's own `openat2` on random trees, with mounts.
 //! - [`Dcache`] ([`dcache`]) — keeps repeated lookups off the gofer socket.
 //!
 //! # How the sentry uses it
 //!
 //! ```
 //! use std::sync::Arc;
-//! use moat_vfs::{memfs::MemFs, MountFlags, MountSource, Resolved, Vfs, WalkFlags};
+//! use moat_vfs::{memfs::MemFs, Last, MountFlags, MountSource, Resolved, Vfs, WalkFlags};
 //!
 //! # fn main() -> Result<(), moat_vfs::Errno> {
 //! let rootfs = Arc::new(MemFs::new()); // the gofer client in the sentry
@@ -39,11 +40,20 @@
 //! assert_eq!(loc.path(), b"/etc/passwd");
 //! // ... ask the gofer to open loc.node() of loc.mount()'s backend ...
 //!
-//! // openat(AT_FDCWD, "tmp/new", O_WRONLY|O_CREAT|O_EXCL)
+//! // openat(AT_FDCWD, "etc/new", O_WRONLY|O_CREAT|O_EXCL)
 //! let flags = WalkFlags::open(libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0)?;
 //! let r = vfs.resolve(&cwd, b"etc/new", &flags)?;
 //! let Resolved::Create { parent, name } = r else { unreachable!() };
 //! // ... ask the gofer to create `name` in `parent`, then:
+//! vfs.invalidate(&parent, &name)?;
+//!
+//! // unlinkat(AT_FDCWD, "etc/passwd", 0): all but the last component, then
+//! // the handler's own checks and lookup of the last one.
+//! let r = vfs.resolve(&cwd, b"etc/passwd", &WalkFlags::parent())?;
+//! let Resolved::Parent { parent, last: Last::Name(name), trailing: false } = r else { unreachable!() };
+//! let victim = vfs.child(&parent, &name)?;
+//! assert!(!victim.attr().is_dir());
+//! // ... ask the gofer to unlink `name` in `parent`, then:
 //! vfs.invalidate(&parent, &name)?;
 //! # Ok(()) }
 //! ```

@@ -8,9 +8,11 @@
 //! directories it came through (see [`crate::Location`]).
 //!
 //! The sentry builds the table once per container, in the order of the OCI
-//! `mounts` array, with [`crate::Vfs::mount`]: the rootfs tree first, then
-//! each mount at its destination, then `linux.maskedPaths` and
-//! `linux.readonlyPaths` ([`crate::Vfs::apply_oci_paths`]).
+//! `mounts` array, with [`crate::Vfs::mount`] or
+//! [`crate::Vfs::apply_oci_mounts`]: the rootfs tree first, then each mount
+//! at its destination, then `linux.maskedPaths` and `linux.readonlyPaths`
+//! ([`crate::Vfs::apply_oci_paths`]). A bind copies the flags of the mount
+//! it binds from, as Linux does, and adds the ones asked for.
 //!
 //! Masking follows runc: a masked directory becomes an empty read-only
 //! directory (runc: a read-only tmpfs), a masked file an empty character
