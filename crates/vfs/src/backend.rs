@@ -55,6 +55,9 @@ pub struct Attr {
     pub kind: FileType,
     /// Permission bits (`st_mode & 0o7777`).
     pub perm: u32,
+    /// Owner, as the workload sees it (after the container's id mapping).
+    pub uid: u32,
+    pub gid: u32,
     /// Host identity of the object, for `st_dev`/`st_ino` and for tests.
     pub dev: u64,
     pub ino: u64,

@@ -182,6 +182,8 @@ mod tests {
             dev: 0,
             ino: n,
             size: 0,
+            uid: 0,
+            gid: 0,
             magic: false,
         };
         Cached::Found(Node(n), attr)

@@ -63,6 +63,7 @@
 //! are.
 
 pub mod backend;
+pub mod creds;
 pub mod dcache;
 pub mod errno;
 pub mod flags;
@@ -73,6 +74,7 @@ mod vfs;
 pub mod walk;
 
 pub use backend::{Attr, Backend, FileType, Node};
+pub use creds::Creds;
 pub use dcache::{Dcache, Stats, TreeId};
 pub use errno::{Errno, Result};
 pub use flags::*;

@@ -1,8 +1,9 @@
 //! An in-memory [`Backend`] for tests and fuzzing.
 //!
-//! Directories, regular files, symlinks and device nodes, nothing else: no
-//! permissions are enforced and file contents are only a size. It counts the
-//! lookups that reach it, so tests can prove the dentry cache works.
+//! Directories, regular files, symlinks and device nodes, nothing else:
+//! modes and owners are kept for the walk's search checks, file contents
+//! are only a size. It counts the lookups that reach it, so tests can prove
+//! the dentry cache works.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,6 +71,8 @@ impl MemFs {
             dev: self.dev,
             ino: id + 1,
             size: 0,
+            uid: 0,
+            gid: 0,
             magic: false,
         };
         nodes.push(MemNode { attr, body });
@@ -82,10 +85,10 @@ impl MemFs {
             Body::Symlink(t) => t.len() as u64,
             _ => 0,
         };
-        let perm = if kind == FileType::Symlink {
-            0o777
-        } else {
-            0o644
+        let perm = match kind {
+            FileType::Symlink => 0o777,
+            FileType::Dir => 0o755,
+            _ => 0o644,
         };
         if self.child(dir, name)?.is_some() {
             return Err(Errno::EEXIST);
@@ -139,6 +142,22 @@ impl MemFs {
         let mut nodes = self.nodes();
         let n = nodes.get_mut(node.0 as usize).ok_or(Errno::EBADF)?;
         n.attr.magic = n.attr.kind == FileType::Symlink;
+        Ok(())
+    }
+
+    /// Sets the permission bits of `node`.
+    pub fn chmod(&self, node: Node, perm: u32) -> Result<()> {
+        let mut nodes = self.nodes();
+        let n = nodes.get_mut(node.0 as usize).ok_or(Errno::EBADF)?;
+        n.attr.perm = perm & 0o7777;
+        Ok(())
+    }
+
+    /// Sets the owner of `node`.
+    pub fn chown(&self, node: Node, uid: u32, gid: u32) -> Result<()> {
+        let mut nodes = self.nodes();
+        let n = nodes.get_mut(node.0 as usize).ok_or(Errno::EBADF)?;
+        (n.attr.uid, n.attr.gid) = (uid, gid);
         Ok(())
     }
 

@@ -225,6 +225,8 @@ impl MaskedFs {
                 dev,
                 ino: 1,
                 size: 0,
+                uid: 0,
+                gid: 0,
                 magic: false,
             },
         }

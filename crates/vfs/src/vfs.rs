@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::backend::{Attr, Backend, Node};
+use crate::creds::Creds;
 use crate::dcache::{Cached, Dcache, Stats};
 use crate::errno::{Errno, Result};
 use crate::flags::WalkFlags;
@@ -78,7 +79,22 @@ impl Vfs {
         path: &[u8],
         flags: &WalkFlags,
     ) -> Result<Resolved> {
-        Walker::new(self, root, start, flags).run(path)
+        Walker::new(self, root, start, flags, None).run(path)
+    }
+
+    /// Resolves `path` as [`Vfs::resolve_in`] does, checking search
+    /// permission on each directory for `creds`: how the sentry resolves
+    /// the workload's paths. (Without credentials, as the other entry
+    /// points do, is for the sentry's own trusted walks: mount setup.)
+    pub fn resolve_as(
+        &self,
+        creds: &Creds,
+        root: &Location,
+        start: &Location,
+        path: &[u8],
+        flags: &WalkFlags,
+    ) -> Result<Resolved> {
+        Walker::new(self, root, start, flags, Some(creds)).run(path)
     }
 
     /// Mounts `source` at `dest` (resolved from the container root,

@@ -42,11 +42,15 @@
 //!   directory is `EISDIR`, and on a read-only mount `EROFS` (devices,
 //!   fifos and sockets excepted).
 //!
-//! No permission bits are checked here: the gofer's host calls carry the
-//! workload's credentials. Every walk ends: each symlink costs one of 40
+//! - Walking as someone ([`Vfs::resolve_as`]), each directory a component
+//!   is looked up in needs search permission (`EACCES`): see
+//!   [`crate::creds`]. Permission on the result is the caller's check.
+//!
+//! Every walk ends: each symlink costs one of 40
 //! follows and every piece of path text is finite.
 
 use crate::backend::Attr;
+use crate::creds::Creds;
 use crate::errno::{Errno, Result};
 use crate::flags::*;
 use crate::location::{Location, Step};
@@ -110,6 +114,7 @@ struct Piece {
 pub(crate) struct Walker<'a> {
     vfs: &'a Vfs,
     flags: &'a WalkFlags,
+    creds: Option<&'a Creds>,
     root: Location,
     beneath: bool,
     loc: Location,
@@ -124,11 +129,13 @@ impl<'a> Walker<'a> {
         root: &Location,
         start: &Location,
         flags: &'a WalkFlags,
+        creds: Option<&'a Creds>,
     ) -> Walker<'a> {
         let scoped = flags.has(RESOLVE_BENEATH) || flags.has(RESOLVE_IN_ROOT);
         Walker {
             vfs,
             flags,
+            creds,
             root: if scoped { start.clone() } else { root.clone() },
             beneath: flags.has(RESOLVE_BENEATH),
             loc: start.clone(),
@@ -153,6 +160,9 @@ impl<'a> Walker<'a> {
         while let Some(c) = self.next_component() {
             if !self.loc.attr().is_dir() {
                 return Err(Errno::ENOTDIR);
+            }
+            if let Some(creds) = self.creds {
+                creds.may_search(&self.loc.attr())?;
             }
             if c.last && self.flags.parent {
                 return Ok(self.parent(c));

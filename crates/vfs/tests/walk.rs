@@ -417,3 +417,56 @@ fn child_lookups_after_a_parent_walk() {
     let file = f.loc("/dir/file");
     assert_eq!(f.vfs.child(&file, b"x").err(), Some(Errno::ENOTDIR));
 }
+
+#[test]
+fn search_permission_of_each_directory() {
+    let f = fixture();
+    let sub = f.loc("/dir/sub");
+    f.root.chmod(sub.node(), 0o700).unwrap();
+    f.vfs.invalidate(&f.loc("/dir"), b"sub").unwrap(); // attrs are cached
+    let as_user = |creds: &Creds, path: &str, flags: WalkFlags| {
+        let root = f.vfs.root();
+        let r = f
+            .vfs
+            .resolve_as(creds, &root, &root, path.as_bytes(), &flags);
+        match r? {
+            Resolved::Found(loc) => Ok(String::from_utf8(loc.path()).unwrap()),
+            other => Ok(format!("{other:?}").chars().take(6).collect()),
+        }
+    };
+    let user = Creds::user(1000, 1000, vec![]);
+    let dflt = WalkFlags::default();
+    assert_eq!(as_user(&user, "dir/sub", dflt), Ok("/dir/sub".into()));
+    assert_eq!(as_user(&user, "dir/sub/deep", dflt), Err(Errno::EACCES));
+    assert_eq!(as_user(&user, "dir/sub/.", dflt), Err(Errno::EACCES));
+    assert_eq!(as_user(&user, "dir/rel/deep", dflt), Err(Errno::EACCES));
+    assert_eq!(
+        as_user(&user, "dir/sub/x", WalkFlags::parent()),
+        Err(Errno::EACCES)
+    );
+    assert_eq!(as_user(&user, "dir/rel", nofollow()), Ok("/dir/rel".into()));
+    assert_eq!(
+        as_user(&Creds::root(), "dir/sub/deep", dflt),
+        Ok("/dir/sub/deep".into())
+    );
+    let owner = Creds::user(0, 0, vec![]);
+    assert_eq!(
+        as_user(&owner, "dir/sub/deep", dflt),
+        Ok("/dir/sub/deep".into())
+    );
+    f.root.chown(sub.node(), 5, 1000).unwrap();
+    f.root.chmod(sub.node(), 0o710).unwrap();
+    f.vfs.invalidate(&f.loc("/dir"), b"sub").unwrap();
+    assert_eq!(
+        as_user(&user, "dir/sub/deep", dflt),
+        Ok("/dir/sub/deep".into())
+    );
+    assert_eq!(
+        as_user(&Creds::user(7, 7, vec![1000]), "dir/sub/deep", dflt),
+        Ok("/dir/sub/deep".into())
+    );
+    assert_eq!(
+        as_user(&Creds::user(7, 7, vec![]), "dir/sub/deep", dflt),
+        Err(Errno::EACCES)
+    );
+}
