@@ -295,6 +295,8 @@ pub struct Checker<'a> {
     /// Identity of each `(tree, node)` the walk can name.
     pub idents: HashMap<(TreeId, Node), Ident>,
     known: HashSet<Ident>,
+    /// Walk as these credentials (the kernel side runs with the same).
+    pub creds: Option<Creds>,
 }
 
 impl<'a> Checker<'a> {
@@ -309,6 +311,7 @@ impl<'a> Checker<'a> {
             disk,
             idents,
             known,
+            creds: None,
         }
     }
 
@@ -331,7 +334,7 @@ impl<'a> Checker<'a> {
         let start_fd = open_dir(&self.disk.join(start.trim_start_matches('/')));
         for &(oflags, resolve) in variants {
             let flags = WalkFlags::open(oflags, resolve).expect("flags");
-            let got = self.walk_outcome(self.vfs.resolve(&at_start, path.as_bytes(), &flags));
+            let got = self.walk_outcome(self.walk(&at_start, path, &flags));
             let want = self.kernel_outcome(&start_fd, path, oflags, resolve, &got);
             tally.count(&want);
             if got != want && tally.failures.len() < 20 {
@@ -340,6 +343,16 @@ impl<'a> Checker<'a> {
                     self.disk.display()
                 ));
             }
+        }
+    }
+
+    fn walk(&self, start: &Location, path: &str, flags: &WalkFlags) -> Result<Resolved> {
+        let path = path.as_bytes();
+        match &self.creds {
+            Some(creds) => self
+                .vfs
+                .resolve_as(creds, &self.vfs.root(), start, path, flags),
+            None => self.vfs.resolve(start, path, flags),
         }
     }
 
