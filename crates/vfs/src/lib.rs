@@ -17,13 +17,15 @@
 //!   `O_DIRECTORY`, `AT_*` flags, openat2's `RESOLVE_*` and parent walks,
 //!   with Linux's errnos. The module doc lists the rules; tests compare
 //!   them with the kernel's own `openat2` on random trees, with mounts.
+//! - [`Creds`] ([`creds`]) — search permission on each directory walked,
+//!   which the gofer (holding file-ownership capabilities) would not refuse.
 //! - [`Dcache`] ([`dcache`]) — keeps repeated lookups off the gofer socket.
 //!
 //! # How the sentry uses it
 //!
 //! ```
 //! use std::sync::Arc;
-//! use moat_vfs::{memfs::MemFs, Last, MountFlags, MountSource, Resolved, Vfs, WalkFlags};
+//! use moat_vfs::{memfs::MemFs, Creds, Last, MountFlags, MountSource, Resolved, Vfs, WalkFlags};
 //!
 //! # fn main() -> Result<(), moat_vfs::Errno> {
 //! let rootfs = Arc::new(MemFs::new()); // the gofer client in the sentry
@@ -32,24 +34,26 @@
 //! let mut vfs = Vfs::new(rootfs, MountFlags::default(), 1024)?;
 //! vfs.mount(b"/proc", MountSource::Tree { backend: Arc::new(MemFs::new()), root: None },
 //!           MountFlags::from_options(&["nosuid", "nodev", "noexec"]))?;
-//! let cwd = vfs.root(); // kept per process, as are dirfds' locations
+//! let (root, cwd) = (vfs.root(), vfs.root()); // kept per process, as are dirfds'
+//! let creds = Creds::user(1000, 1000, vec![]); // the calling thread's
 //!
 //! // openat(AT_FDCWD, "etc/../etc/passwd", O_RDONLY)
 //! let flags = WalkFlags::open(libc::O_RDONLY, 0)?;
-//! let Resolved::Found(loc) = vfs.resolve(&cwd, b"etc/../etc/passwd", &flags)? else { unreachable!() };
+//! let r = vfs.resolve_as(&creds, &root, &cwd, b"etc/../etc/passwd", &flags)?;
+//! let Resolved::Found(loc) = r else { unreachable!() };
 //! assert_eq!(loc.path(), b"/etc/passwd");
 //! // ... ask the gofer to open loc.node() of loc.mount()'s backend ...
 //!
 //! // openat(AT_FDCWD, "etc/new", O_WRONLY|O_CREAT|O_EXCL)
 //! let flags = WalkFlags::open(libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0)?;
-//! let r = vfs.resolve(&cwd, b"etc/new", &flags)?;
+//! let r = vfs.resolve_as(&creds, &root, &cwd, b"etc/new", &flags)?;
 //! let Resolved::Create { parent, name } = r else { unreachable!() };
 //! // ... ask the gofer to create `name` in `parent`, then:
 //! vfs.invalidate(&parent, &name)?;
 //!
 //! // unlinkat(AT_FDCWD, "etc/passwd", 0): all but the last component, then
 //! // the handler's own checks and lookup of the last one.
-//! let r = vfs.resolve(&cwd, b"etc/passwd", &WalkFlags::parent())?;
+//! let r = vfs.resolve_as(&creds, &root, &cwd, b"etc/passwd", &WalkFlags::parent())?;
 //! let Resolved::Parent { parent, last: Last::Name(name), trailing: false } = r else { unreachable!() };
 //! let victim = vfs.child(&parent, &name)?;
 //! assert!(!victim.attr().is_dir());
