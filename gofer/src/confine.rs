@@ -22,8 +22,17 @@ pub const KEEP: [Capability; 5] = [
     Capability::CAP_FSETID,
 ];
 
+/// Which tree the gofer serves.
+#[derive(Clone, Copy, Debug)]
+pub enum View<'a> {
+    /// A directory of the gofer's own mount namespace, pivoted into.
+    Root(&'a Path),
+    /// The root of a mount namespace (a container's), joined and copied.
+    MountNs(&'a Path),
+}
+
 /// Everything, in order; returns the root directory's `O_PATH` descriptor.
-pub fn confine(root: &Path, sock: BorrowedFd) -> Result<OwnedFd> {
+pub fn confine(view: View, sock: BorrowedFd) -> Result<OwnedFd> {
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
         .context("PR_SET_PDEATHSIG")?;
     check_socket(sock)?;
@@ -31,7 +40,14 @@ pub fn confine(root: &Path, sock: BorrowedFd) -> Result<OwnedFd> {
     raise_nofile();
     // Modes of new files come exactly from the requests.
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
-    let root = enter(root).with_context(|| format!("pivoting into {}", root.display()))?;
+    let root = match view {
+        View::Root(root) => {
+            enter(root).with_context(|| format!("pivoting into {}", root.display()))?
+        }
+        View::MountNs(ns) => {
+            join(ns).with_context(|| format!("joining mount namespace {}", ns.display()))?
+        }
+    };
     drop_capabilities()?;
     nix::sys::prctl::set_no_new_privs().context("setting no_new_privs")?;
     let prog = moat_policy::confine::gofer_filter()?;
@@ -103,6 +119,24 @@ fn enter(root: &Path) -> Result<OwnedFd> {
         .context("opening the new root")?;
     let _ = fd.as_fd();
     Ok(fd)
+}
+
+/// The container's mount namespace, as a private copy: `setns` makes the
+/// namespace's root (the container's rootfs, which its init pivoted into)
+/// this process's root and cwd; `unshare` then copies the namespace so
+/// nothing the gofer does (it mounts nothing) could reach the container's,
+/// and no later mount event propagates into the copy.
+fn join(ns: &Path) -> Result<OwnedFd> {
+    let f = std::fs::File::open(ns).context("opening the namespace")?;
+    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNS).context("setns")?;
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).context("unshare(CLONE_NEWNS)")?;
+    let none: Option<&str> = None;
+    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
+        .context("making mounts private")?;
+    nix::unistd::chdir("/").context("chdir /")?;
+    let flags =
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
+    nix::fcntl::open("/", flags, nix::sys::stat::Mode::empty()).context("opening the root")
 }
 
 fn drop_capabilities() -> Result<()> {

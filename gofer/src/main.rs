@@ -1,6 +1,8 @@
 //! moat-gofer: serves the gofer protocol (`moat-goferproto`) on an
 //! inherited `SOCK_SEQPACKET` socket for the tree at `--root`, from
-//! inside a mount namespace pivoted into that tree, with five
+//! inside a mount namespace pivoted into that tree (or, with
+//! `--mount-ns`, from a private copy of a container's mount namespace,
+//! whose `/` it serves: the tree the container's processes see), with five
 //! capabilities and a seccomp allowlist. It exits when the peer closes
 //! the socket, and dies with its parent (PR_SET_PDEATHSIG fires when the
 //! *thread* that forked it exits: start it from a thread that lives as
@@ -27,8 +29,13 @@ use clap::Parser;
 )]
 struct Args {
     /// The directory tree to serve (the container's rootfs).
+    #[arg(long, required_unless_present = "mount_ns", conflicts_with = "mount_ns")]
+    root: Option<PathBuf>,
+    /// Serve `/` of this mount namespace (`/proc/<init>/ns/mnt`): the
+    /// gofer joins it, then unshares a private copy, so it sees the
+    /// container's rootfs and volumes exactly as the workload does.
     #[arg(long)]
-    root: PathBuf,
+    mount_ns: Option<PathBuf>,
     /// The inherited, connected SOCK_SEQPACKET socket to serve on.
     #[arg(long)]
     fd: RawFd,
@@ -66,8 +73,13 @@ fn run(args: &Args) -> Result<()> {
     )
     .context("setting FD_CLOEXEC on the socket")?;
     let uid = nix::unistd::geteuid().as_raw();
-    let root = confine::confine(&args.root, sock.as_fd())?;
-    tracing::info!(root = %args.root.display(), "serving");
+    let view = match (&args.root, &args.mount_ns) {
+        (_, Some(ns)) => confine::View::MountNs(ns),
+        (Some(root), None) => confine::View::Root(root),
+        (None, None) => bail!("--root or --mount-ns is required"),
+    };
+    let root = confine::confine(view, sock.as_fd())?;
+    tracing::info!(?view, "serving");
     let nodes = nodes::Nodes::new(root, uid).context("the root directory")?;
     serve(sock.as_fd(), nodes)
 }

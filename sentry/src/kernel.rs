@@ -1,7 +1,7 @@
 //! The sandbox's virtual kernel: the state that emulated system calls read
 //! and change instead of the host's (identity, the kernel log, memory size).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// The kernel release the workload sees in `uname -r`.
@@ -20,6 +20,9 @@ pub struct Kernel {
     pub log: Vec<u8>,
     /// Log every intercepted call with its result.
     pub strace: bool,
+    /// The container's files through its gofer (`None`: no gofer, and
+    /// file calls run natively).
+    pub files: Option<Arc<crate::fs::Files>>,
 }
 
 impl Kernel {
@@ -31,6 +34,7 @@ impl Kernel {
             mem_limit,
             log: boot_log(mem_limit).into_bytes(),
             strace,
+            files: None,
         }
     }
 }

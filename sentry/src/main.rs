@@ -9,6 +9,7 @@ mod control;
 mod exec_stage;
 mod filters;
 mod fork;
+mod fs;
 mod kernel;
 mod notify;
 mod sandbox;

@@ -37,6 +37,8 @@ pub struct Sentry {
     pub execs: Mutex<Execs>,
     /// Starts exec stages: the confined sentry cannot.
     pub spawner: Spawner,
+    /// The container's gofer, if it started.
+    pub gofer: Option<Pid>,
 }
 
 /// Exec'd processes and the front ends waiting for them.
@@ -110,12 +112,12 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         .and_then(|m| m.limit())
         .filter(|l| *l > 0)
         .map(|l| l as u64);
-    let kernel = Arc::new(Kernel::new(
+    let mut kernel = Kernel::new(
         spec.hostname().as_deref().unwrap_or("localhost"),
         spec.domainname().as_deref().unwrap_or(""),
         mem_limit,
         log.debug || log.strace,
-    ));
+    );
     let cgroup = match &args.cgroup {
         Some(path) => {
             let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
@@ -148,6 +150,13 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     let spawner = Spawner::start(&log)?;
     let mut execs = Execs::default();
     execs.helpers.insert(spawner.pid);
+    // Before confining: the gofer is exec'd, and joins the init's mounts.
+    let (gofer, files) = start_gofer(spec, init);
+    if let Some(pid) = gofer {
+        execs.helpers.insert(pid.as_raw());
+    }
+    kernel.files = files;
+    let kernel = Arc::new(kernel);
     // Same-uid processes (a container sharing the host's pid namespace)
     // must not ptrace the sentry or read its memory through /proc.
     nix::sys::prctl::set_dumpable(false)?;
@@ -170,11 +179,36 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         starting: Mutex::new(()),
         execs: Mutex::new(execs),
         spawner,
+        gofer,
     });
     crate::control::serve_on(control_sock, sentry.clone())?;
     std::mem::forget(reaper);
     std::mem::forget(cgroup);
     Ok(sentry)
+}
+
+/// Start the container's gofer and build the VFS over it. Without one
+/// (no `moat-gofer` beside the sentry, or it failed) the container runs
+/// with every file call native, as before the sentry resolved paths.
+fn start_gofer(
+    spec: &oci_spec::runtime::Spec,
+    init: Pid,
+) -> (Option<Pid>, Option<Arc<crate::fs::Files>>) {
+    let gofer = match crate::fs::launch::start(init) {
+        Ok(g) => g,
+        Err(e) => {
+            tracing::error!("no gofer, file calls run natively: {e:#}");
+            return (None, None);
+        }
+    };
+    match crate::fs::Files::new(spec, gofer.sock) {
+        Ok(files) => (Some(gofer.pid), Some(Arc::new(files))),
+        Err(e) => {
+            tracing::error!("gofer failed, file calls run natively: {e:#}");
+            let _ = kill(gofer.pid, Signal::SIGKILL);
+            (Some(gofer.pid), None)
+        }
+    }
 }
 
 /// Removes the cgroup if creation fails half-way.
@@ -245,6 +279,12 @@ fn supervise(s: &Sentry) -> i32 {
     tracing::debug!("init exited with {code}");
     drop(s.starting.lock());
     finish_execs(s);
+    // The gofer holds a copy of the container's mounts: end it before the
+    // front ends learn the container exited (and unmount its rootfs).
+    if let Some(gofer) = s.gofer {
+        let _ = kill(gofer, Signal::SIGKILL);
+        let _ = waitpid(gofer, None);
+    }
     code
 }
 

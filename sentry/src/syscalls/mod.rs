@@ -4,8 +4,12 @@
 //! trusts a pointer argument twice and re-checks that the call is still
 //! pending before it changes sandbox state.
 
+mod access;
 mod exec;
 mod hostname;
+mod path;
+mod readlink;
+mod stat;
 mod sysinfo;
 mod syslog;
 mod uname;
@@ -106,6 +110,15 @@ pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
         ("sysinfo", "sysinfo") => sysinfo::sysinfo,
         ("hostname", "sethostname") => hostname::sethostname,
         ("hostname", "setdomainname") => hostname::setdomainname,
+        ("stat", "newfstatat") => stat::newfstatat,
+        ("stat", "statx") => stat::statx,
+        ("stat", "stat") => stat::stat,
+        ("stat", "lstat") => stat::lstat,
+        ("readlink", "readlinkat") => readlink::readlinkat,
+        ("readlink", "readlink") => readlink::readlink,
+        ("access", "access") => access::access,
+        ("access", "faccessat") => access::faccessat,
+        ("access", "faccessat2") => access::faccessat2,
         _ => return None,
     })
 }

@@ -1,0 +1,90 @@
+//! Starting a container's gofer: `moat-gofer` from the sentry's own
+//! directory (the install prefix puts both there), as the sentry's child
+//! (so it is in the container's cgroup), serving `/` of a private copy of
+//! the init's mount namespace (rootfs and volumes as the workload sees
+//! them) on a `SOCK_SEQPACKET` socketpair whose other end the sentry keeps.
+//! It dies with the sentry (`PR_SET_PDEATHSIG`, set before its `execve`
+//! and again by the gofer itself) or when the sentry closes its end.
+//!
+//! Start it from the sentry's main thread (PDEATHSIG follows the forking
+//! thread), after the init has built its mounts and before the sentry
+//! confines itself (a confined sentry cannot `execve`).
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use nix::unistd::Pid;
+
+pub const GOFER_BIN: &str = "moat-gofer";
+
+/// A running gofer: its pid and the sentry's end of its socket.
+pub struct Gofer {
+    pub pid: Pid,
+    pub sock: OwnedFd,
+}
+
+/// `moat-gofer` beside the running sentry binary.
+pub fn gofer_path() -> Result<PathBuf> {
+    let exe = std::fs::read_link("/proc/self/exe").context("locating moat-sentry")?;
+    let dir = exe.parent().context("moat-sentry has no directory")?;
+    let path = dir.join(GOFER_BIN);
+    if !path.is_file() {
+        bail!("{} not found", path.display());
+    }
+    Ok(path)
+}
+
+/// Start the gofer of the container whose init is `init`.
+pub fn start(init: Pid) -> Result<Gofer> {
+    let path = gofer_path()?;
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .context("gofer socket")?;
+    let fd = theirs.as_raw_fd();
+    let sentry = nix::unistd::getpid().as_raw();
+    let mut cmd = Command::new(&path);
+    cmd.arg("--mount-ns")
+        .arg(format!("/proc/{init}/ns/mnt"))
+        .args(["--fd", "3"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    // SAFETY: between fork and exec the closure calls only prctl, getppid,
+    // fcntl and dup2 (async-signal-safe) on a descriptor that outlives the spawn.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The sentry may have died before PDEATHSIG was set.
+            if libc::getppid() != sentry {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            // dup2 onto itself would keep FD_CLOEXEC: clear it instead.
+            let r = if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, 3)
+            };
+            if r < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", path.display()))?;
+    drop(theirs);
+    Ok(Gofer {
+        pid: Pid::from_raw(child.id() as i32),
+        sock: ours,
+    })
+}

@@ -1,0 +1,124 @@
+//! The container's files as the sentry resolves them: a [`Vfs`] over the
+//! container's gofer, which serves `/` of a private copy of the init's
+//! mount namespace.
+//!
+//! Because the gofer sees the kernel's mount table (rootfs, volumes, the
+//! files Docker binds in), the VFS mount table holds only what that view
+//! lacks: the container's non-bind mounts (`/proc`, `/sys`, `/dev` and
+//! what lies below them, tmpfs mounts) are [`native::NativeFs`] mounts,
+//! and calls reaching them run natively (the sentry has no synthetic
+//! `/proc` yet, and the gofer is outside the container's pid namespace).
+//!
+//! The dentry cache is off: in this slice only the stat family,
+//! `readlink` and `access` go through the sentry, and every other file
+//! call (create, unlink, rename...) still changes the tree natively,
+//! behind the cache's back. Each walk asks the gofer for each component.
+
+pub mod caller;
+pub mod gofer_backend;
+pub mod launch;
+pub mod native;
+
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use anyhow::{Context, Result};
+use moat_vfs::{Location, MountFlags, MountId, MountSource, Node, Vfs};
+use oci_spec::runtime::Spec;
+
+use gofer_backend::GoferBackend;
+use native::NativeFs;
+
+/// Past this many gofer handles, the sentry gives them all back.
+const MAX_HANDLES: usize = 8192;
+
+pub struct Files {
+    pub vfs: Vfs,
+    pub gofer: Arc<GoferBackend>,
+    native: Vec<MountId>,
+    /// Walks hold it shared; giving gofer handles back holds it alone.
+    gate: RwLock<()>,
+}
+
+impl Files {
+    /// The VFS of the container described by `spec`, over the gofer
+    /// connected on `sock`.
+    pub fn new(spec: &Spec, sock: OwnedFd) -> Result<Files> {
+        let gofer = Arc::new(GoferBackend::connect(sock).context("connecting to the gofer")?);
+        let mut vfs = Vfs::new(gofer.clone(), MountFlags::default(), 0)
+            .map_err(|e| anyhow::anyhow!("the gofer's root: {e}"))?;
+        let mut native = Vec::new();
+        let mut dests: Vec<Vec<u8>> = Vec::new();
+        let source = MountSource::Tree {
+            backend: Arc::new(NativeFs),
+            root: None,
+        };
+        for m in spec.mounts().iter().flatten() {
+            let opts = m.options().as_deref().unwrap_or_default();
+            let bind = m.typ().as_deref() == Some("bind")
+                || opts.iter().any(|o| o == "bind" || o == "rbind");
+            let dest = m.destination().as_os_str().as_encoded_bytes().to_vec();
+            if bind || dests.iter().any(|d| below(&dest, d)) {
+                continue;
+            }
+            match vfs.mount(&dest, source.clone(), MountFlags::from_options(opts)) {
+                Ok(id) => {
+                    native.push(id);
+                    dests.push(dest);
+                }
+                Err(e) => tracing::warn!(
+                    "leaving {} to the gofer's view: {e}",
+                    m.destination().display()
+                ),
+            }
+        }
+        Ok(Files {
+            vfs,
+            gofer,
+            native,
+            gate: RwLock::new(()),
+        })
+    }
+
+    /// Held across one walk and the gofer calls on its result.
+    pub fn walking(&self) -> RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Called with no walk held by this thread: gives the gofer's handles
+    /// back once there are many.
+    pub fn trim(&self) {
+        if self.gofer.len() > MAX_HANDLES {
+            let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+            if self.gofer.len() > MAX_HANDLES {
+                self.gofer.reset();
+            }
+        }
+    }
+
+    /// The gofer node `loc` names, or `None` where the kernel answers.
+    pub fn gofer_node(&self, loc: &Location) -> Option<Node> {
+        (loc.mount() == MountId(0)).then(|| loc.node())
+    }
+
+    pub fn is_native(&self, loc: &Location) -> bool {
+        self.native.contains(&loc.mount())
+    }
+}
+
+/// `path` is `dir` or below it.
+fn below(path: &[u8], dir: &[u8]) -> bool {
+    let dir = dir.strip_suffix(b"/").unwrap_or(dir);
+    path.starts_with(dir) && (path.len() == dir.len() || path[dir.len()] == b'/' || dir.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn below() {
+        assert!(super::below(b"/dev/pts", b"/dev"));
+        assert!(super::below(b"/dev", b"/dev"));
+        assert!(!super::below(b"/devices", b"/dev"));
+        assert!(super::below(b"/x", b"/"));
+    }
+}

@@ -1,0 +1,110 @@
+//! The path half of the file handlers: copy the path argument out of the
+//! caller once, then resolve it through the sentry's VFS as the caller.
+//!
+//! `Ok(None)` from [`resolve`] means "run the call natively": the
+//! container has no gofer, the path is empty with `AT_EMPTY_PATH` (an
+//! operation on the descriptor itself), the walk reached a mount the
+//! sentry does not serve yet (`/proc`, `/sys`, `/dev`: see
+//! [`crate::fs::native`]), or the caller's root, cwd or dirfd could not be
+//! matched with the VFS ([`crate::fs::caller`]). Those calls ran natively
+//! before the sentry resolved paths, so continuing them changes nothing.
+
+use std::sync::RwLockReadGuard;
+
+use moat_vfs::{Creds, Location, Resolved, WalkFlags, PATH_MAX};
+use nix::errno::Errno;
+
+use super::Call;
+use crate::fs::caller::{self, Status};
+use crate::fs::native::NATIVE;
+use crate::fs::Files;
+
+const PAGE: u64 = 4096;
+
+/// The NUL-terminated string at `addr` in the caller, without its NUL;
+/// `ENAMETOOLONG` past `PATH_MAX` bytes. Reads page by page, so a path
+/// ending just before an unmapped page is read whole.
+pub fn read_path(call: &mut Call, addr: u64) -> Result<Vec<u8>, Errno> {
+    if addr == 0 {
+        return Err(Errno::EFAULT);
+    }
+    let mut out = Vec::new();
+    let mut at = addr;
+    while out.len() < PATH_MAX {
+        let chunk = (PAGE - at % PAGE).min((PATH_MAX - out.len()) as u64) as usize;
+        let bytes = call.mem()?.read(at, chunk)?;
+        if let Some(end) = bytes.iter().position(|&b| b == 0) {
+            out.extend_from_slice(&bytes[..end]);
+            return Ok(out);
+        }
+        out.extend_from_slice(&bytes);
+        at = at.checked_add(chunk as u64).ok_or(Errno::EFAULT)?;
+    }
+    Err(Errno::ENAMETOOLONG)
+}
+
+/// A resolved path, with the walk gate held while the handler asks the
+/// gofer about it.
+pub struct Target<'f> {
+    pub files: &'f Files,
+    pub loc: Location,
+    _walking: RwLockReadGuard<'f, ()>,
+}
+
+/// Which credentials the walk checks search permission with.
+pub enum As {
+    /// fsuid/fsgid and effective capabilities (every call but access).
+    Fs,
+    /// `access(2)` without `AT_EACCESS`: the real ids.
+    Real,
+}
+
+/// Resolve `path` for `call` from `dirfd` (`AT_FDCWD` for the cwd).
+/// Returns the status read for the credentials too.
+pub fn resolve<'f>(
+    call: &Call,
+    files: &'f Files,
+    dirfd: i32,
+    path: &[u8],
+    flags: &WalkFlags,
+    who: As,
+) -> Result<Option<(Target<'f>, Status)>, Errno> {
+    if path.is_empty() && flags.empty_path {
+        return Ok(None);
+    }
+    let status = Status::read(call.pid)?;
+    let creds: Creds = match who {
+        As::Fs => status.fs_creds(),
+        As::Real => status.access_creds(),
+    };
+    let walking = files.walking();
+    if !caller::root_is_container_root(files, call.pid) {
+        return Ok(None);
+    }
+    let root = files.vfs.root();
+    let start = if path.first() == Some(&b'/') || path.is_empty() {
+        root.clone()
+    } else {
+        match caller::start(files, call.pid, dirfd) {
+            Some(loc) => loc,
+            None => return Ok(None),
+        }
+    };
+    let loc = match files.vfs.resolve_as(&creds, &root, &start, path, flags) {
+        Ok(Resolved::Found(loc)) => loc,
+        Ok(_) => return Err(Errno::ENOENT),
+        Err(e) if e == NATIVE => return Ok(None),
+        Err(e) => return Err(Errno::from_raw(e.0)),
+    };
+    if files.is_native(&loc) || files.gofer_node(&loc).is_none() {
+        return Ok(None);
+    }
+    Ok(Some((
+        Target {
+            files,
+            loc,
+            _walking: walking,
+        },
+        status,
+    )))
+}
