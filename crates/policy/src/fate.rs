@@ -40,8 +40,9 @@ pub enum Fate {
     /// its handler module of this name.
     Emulated { handler: &'static str },
     /// Sent to the sentry like an emulated call, which checks it and lets
-    /// the kernel run it (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`). Unlike an
-    /// emulated call, the OCI profile's verdict on it still applies first.
+    /// the kernel run it (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`), or answers
+    /// it (the file calls the sentry resolves). Unlike an emulated call,
+    /// the OCI profile's verdict on it still applies first.
     Supervised { handler: &'static str },
     /// Fails in the kernel with `errno` (`SECCOMP_RET_ERRNO`); the sentry
     /// never sees it.

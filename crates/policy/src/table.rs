@@ -3,8 +3,11 @@
 //! x32-only 512..=547) are unknown and get ENOSYS.
 //!
 //! Reviewed like code: changing a fate changes what every sandbox may do.
-//! Calls that take paths stay native for now; the sentry takes them over
-//! together with its file system (`openat`, `execve`, `mount`, ...).
+//! Calls that take paths stay native until the sentry's file system takes
+//! them over; so far the stat family, `readlink(at)` and `access`/
+//! `faccessat(2)` (supervised: the OCI profile's verdict applies first,
+//! then the sentry resolves the path through the gofer and answers, or
+//! lets the kernel run a call it cannot serve yet, such as `/proc`).
 //! Numbers are written out; a test checks them against `libc::SYS_*` where
 //! libc has the constant.
 
@@ -122,9 +125,9 @@ pub(crate) static TABLE: &[Entry] = &[
     native(1, "write"),
     native(2, "open"),
     native(3, "close"),
-    emulated(4, "stat", "stat"),
+    supervised(4, "stat", "stat"),
     native(5, "fstat"),
-    emulated(6, "lstat", "stat"),
+    supervised(6, "lstat", "stat"),
     native(7, "poll"),
     native(8, "lseek"),
     native(9, "mmap"),
@@ -139,7 +142,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(18, "pwrite64"),
     native(19, "readv"),
     native(20, "writev"),
-    emulated(21, "access", "access"),
+    supervised(21, "access", "access"),
     native(22, "pipe"),
     native(23, "select"),
     native(24, "sched_yield"),
@@ -207,7 +210,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(86, "link"),
     native(87, "unlink"),
     native(88, "symlink"),
-    emulated(89, "readlink", "readlink"),
+    supervised(89, "readlink", "readlink"),
     native(90, "chmod"),
     native(91, "fchmod"),
     native(92, "chown"),
@@ -380,14 +383,14 @@ pub(crate) static TABLE: &[Entry] = &[
     native_if(259, "mknodat", MKNODAT, EPERM), // no device nodes
     native(260, "fchownat"),
     native(261, "futimesat"),
-    emulated(262, "newfstatat", "stat"),
+    supervised(262, "newfstatat", "stat"),
     native(263, "unlinkat"),
     native(264, "renameat"),
     native(265, "linkat"),
     native(266, "symlinkat"),
-    emulated(267, "readlinkat", "readlink"),
+    supervised(267, "readlinkat", "readlink"),
     native(268, "fchmodat"),
-    emulated(269, "faccessat", "access"),
+    supervised(269, "faccessat", "access"),
     native(270, "pselect6"),
     native(271, "ppoll"),
     native_if(272, "unshare", UNSHARE, EPERM), // no namespace flags
@@ -450,7 +453,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(329, "pkey_mprotect"),
     native(330, "pkey_alloc"),
     native(331, "pkey_free"),
-    emulated(332, "statx", "stat"),
+    supervised(332, "statx", "stat"),
     native(333, "io_pgetevents"),
     native(334, "rseq"),
     native(335, "uretprobe"), // only from a uprobe trampoline; new kernels skip seccomp for it
@@ -470,7 +473,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(436, "close_range"),
     native(437, "openat2"),
     denied(438, "pidfd_getfd", EPERM), // takes descriptors out of other processes
-    emulated(439, "faccessat2", "access"),
+    supervised(439, "faccessat2", "access"),
     native(440, "process_madvise"),
     native(441, "epoll_pwait2"),
     denied(442, "mount_setattr", EPERM),
