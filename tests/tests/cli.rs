@@ -197,6 +197,33 @@ fn strace_flag_logs_intercepted_calls_without_debug_noise() {
     assert!(!logged.contains("level=debug"), "{logged}");
 }
 
+/// Path lookups of the stat family are the sentry's: `--strace` shows them
+/// answered (a value), not handed back to the kernel (`(native)`).
+#[test]
+fn strace_shows_stat_answered_by_the_sentry() {
+    let b = bundle("strace-stat");
+    let mut spec = spec_json();
+    spec["process"]["terminal"] = false.into();
+    spec["process"]["args"] = serde_json::json!(["stat", "/etc/passwd"]);
+    std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
+    let root = std::env::temp_dir().join(unique("moat-root-strace-stat"));
+    let log = std::env::temp_dir()
+        .join(unique("moat-strace-stat"))
+        .with_extension("log");
+    let log_arg = log.to_string_lossy().to_string();
+    let out = moat_run(&root, &b, "cli-strace-stat", &["--log", &log_arg, "--strace"]);
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("/etc/passwd"), "{}", text(&out.stdout));
+    assert!(
+        logged.lines().any(|l| (l.contains("newfstatat(") || l.contains("statx("))
+            && l.contains("= 0")
+            && !l.contains("(native)")),
+        "{logged}"
+    );
+}
+
 #[test]
 fn debug_logs_intercepted_calls_strace_like() {
     let b = bundle("strace");

@@ -133,6 +133,9 @@ fn handle(
         let name = entry.map_or("?", |(name, _)| name);
         let a = n.data.args;
         match result {
+            Ok(_) if flags != 0 => {
+                tracing::info!(target: "strace", "[{}] {name}({:#x}, {:#x}, {:#x}) = (native)", n.pid, a[0], a[1], a[2])
+            }
             Ok(v) => {
                 tracing::info!(target: "strace", "[{}] {name}({:#x}, {:#x}, {:#x}) = {v}", n.pid, a[0], a[1], a[2])
             }

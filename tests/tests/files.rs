@@ -1,0 +1,161 @@
+//! Path lookups the sentry resolves through the container's gofer (the
+//! stat family, readlink, access): what the workload sees must be what
+//! runc shows, and the gofer must be confined and die with its sentry.
+
+use moat_tests::*;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// `docker run --rm --runtime=RT --network=none EXTRA...` for a given runtime.
+fn run_on(rt: &str, extra: &[&str]) -> std::process::Output {
+    let rt = format!("--runtime={rt}");
+    let mut args = vec!["run", "--rm", rt.as_str(), "--network=none"];
+    args.extend_from_slice(extra);
+    docker(&args)
+}
+
+/// A host directory for a volume: `file` (0644), `secret` (0600, root).
+fn volume_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(unique("moat-files-vol"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("file"), "volume\n").unwrap();
+    std::fs::write(dir.join("secret"), "s\n").unwrap();
+    let chmod = |p: PathBuf, m: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    };
+    chmod(dir.join("file"), 0o644);
+    chmod(dir.join("secret"), 0o600);
+    chmod(dir.clone(), 0o755);
+    dir
+}
+
+/// Runs `script` in busybox under moat and under runc with the same
+/// options; both outputs (stdout and stderr) must be equal.
+fn same_as_runc(opts: &[&str], script: &str) -> String {
+    setup();
+    let mut args: Vec<&str> = opts.to_vec();
+    args.extend_from_slice(&["busybox", "sh", "-c", script]);
+    let ours = run_on(&runtime(), &args);
+    let theirs = run_on("runc", &args);
+    let show = |o: &std::process::Output| format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(
+        show(&ours),
+        show(&theirs),
+        "{} differs from runc",
+        runtime()
+    );
+    assert_eq!(ours.status.code(), theirs.status.code());
+    show(&ours)
+}
+
+const FMT: &str = "'%n %F %a %u %g %s %h'";
+
+#[test]
+fn stat_ls_readlink_and_test_match_runc() {
+    let script = format!(
+        "mkdir -p /t/d && echo hi > /t/f && ln -s /etc/passwd /t/l && ln -s loop1 /t/loop2 && ln -s loop2 /t/loop1
+         stat -c {FMT} /etc/passwd /etc /t/d /t/f /t/l /t/l/ 2>&1
+         stat -L -c {FMT} /t/l
+         ls -lnd /t/f /t/d /t/l | awk '{{print $1, $2, $3, $4, $5, $9, $10, $11}}'
+         readlink /t/l; readlink -f /t/l; readlink /etc/passwd || echo not-a-link
+         cd /etc && stat -c {FMT} passwd ../etc/./passwd && cd /t && stat -c {FMT} f l d/.. 
+         [ \"$(stat -c %i /..)\" = \"$(stat -c %i /)\" ] && echo dotdot-stays-at-root
+         stat -c {FMT} /../../etc/passwd
+         stat -L /t/loop1 2>&1; test -e /t/loop1 || echo loop-not-there
+         test -r /etc/passwd && echo r; test -w /etc/passwd && echo w; test -x /bin/busybox && echo x
+         test -e /nope || echo nope-missing; stat /nope 2>&1; stat /t/f/x 2>&1
+         readlink /proc/self/exe; test -e /dev/null && echo dev-null; stat -c %F /proc/self /dev/null
+         rm /t/f && (test -e /t/f || echo gone-after-rm) && echo again > /t/f && stat -c {FMT} /t/f"
+    );
+    let out = same_as_runc(&[], &script);
+    assert!(out.contains("dotdot-stays-at-root"), "{out}");
+    assert!(
+        out.contains("Symbolic link loop") || out.contains("Too many levels"),
+        "{out}"
+    );
+    assert!(out.contains("/t/l symbolic link"), "{out}");
+}
+
+#[test]
+fn volumes_and_read_only_volumes_match_runc() {
+    let dir = volume_dir();
+    let rw = format!("{}:/data", dir.display());
+    let ro = format!("{}:/ro:ro", dir.display());
+    let script = format!(
+        "stat -c {FMT} /data /data/file /ro/file /ro/secret; ls -ln /data | awk '{{print $1, $3, $4, $5, $9}}'
+         for p in /data/file /ro/file /data/secret; do
+           test -r $p && echo r $p; test -w $p && echo w $p || echo no-w $p; done"
+    );
+    same_as_runc(&["-v", &rw, "-v", &ro], &script);
+    // As an unprivileged user: the secret is unreadable, the file readable.
+    same_as_runc(&["--user", "1000:1000", "-v", &rw, "-v", &ro], &script);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn status_field(pid: &str, key: &str) -> String {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// The gofer of the container whose init or sentry is `pid`.
+fn gofer_of(pid: &str) -> Option<String> {
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.parse::<u32>().is_err() {
+            continue;
+        }
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if !cmd.contains("moat-gofer") {
+            continue;
+        }
+        if cmd.contains(&format!("/proc/{pid}/ns/mnt")) || status_field(&name, "PPid") == pid {
+            return Some(name);
+        }
+    }
+    None
+}
+
+#[test]
+fn the_gofer_is_confined_and_dies_with_its_sentry() {
+    setup();
+    if !is_moat() {
+        return;
+    }
+    let c = Container::start(&["busybox", "sleep", "60"]);
+    let pid = c.inspect("{{.State.Pid}}");
+    let mut gofer = None;
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            gofer = gofer_of(&pid);
+            gofer.is_some()
+        }),
+        "no moat-gofer for container pid {pid}"
+    );
+    let gofer = gofer.unwrap_or_default();
+    assert_eq!(status_field(&gofer, "Seccomp"), "2");
+    assert_eq!(status_field(&gofer, "NoNewPrivs"), "1");
+    assert_eq!(status_field(&gofer, "CapEff"), "000000000000001f");
+    let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/mnt")).ok();
+    assert_ne!(ns(&gofer), ns("1"), "the gofer is in the host's mount namespace");
+    assert!(ns(&gofer).is_some());
+    // It sees the container's files: the sentry answers from them.
+    let out = docker(&["exec", &c.name, "stat", "-c", "%n %s", "/etc/passwd"]);
+    assert!(text(&out.stdout).starts_with("/etc/passwd "), "{}", text(&out.stderr));
+    // Killing the sentry (the gofer's parent) kills the gofer.
+    let sentry = status_field(&gofer, "PPid");
+    let _ = Command::new("kill").args(["-9", &sentry]).status();
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let st = status_field(&gofer, "State");
+            st.is_empty() || st.starts_with('Z')
+        }),
+        "moat-gofer {gofer} outlived its sentry {sentry}"
+    );
+}
