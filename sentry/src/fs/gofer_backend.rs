@@ -3,11 +3,19 @@
 //!
 //! Vfs [`Node`]s are gofer [`Handle`]s. The gofer hands out a new handle
 //! (an `O_PATH` descriptor it holds) for every `WalkStat`, so the adapter
-//! keeps one handle per file (by device and inode, which stay unique while
-//! a handle pins the inode) and closes duplicates in batches. The number
-//! of handles still grows with the files a workload looks at: the owner
-//! calls [`GoferBackend::reset`] (with no walk in flight) past
+//! keeps one handle per (directory handle, name) while that name still
+//! names the same file (device and inode), and closes the duplicates in
+//! batches. Not per inode: one file seen through two mounts (a volume
+//! bound read-write and read-only) must keep both handles, whose mount
+//! flags differ. A name that now names another file gets the new handle;
+//! the old one is retired (a walk on another thread may still use it).
+//! Handles still grow with the names a workload looks at: the owner calls
+//! [`GoferBackend::reset`] (with no walk in flight) past
 //! [`GoferBackend::len`] limits; the root handle is never closed.
+//!
+//! Each lookup's attributes are kept with its handle, so a handler can
+//! answer `stat` for a node its walk just looked up without asking again
+//! ([`GoferBackend::walked_stat`]).
 
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
@@ -21,17 +29,19 @@ const CLOSE_BATCH: usize = 64;
 
 pub struct GoferBackend {
     root: Handle,
-    /// The root's (dev, ino).
-    root_id: (u64, u64),
     inner: Mutex<Inner>,
 }
 
 struct Inner {
     client: Client,
-    /// (dev, ino) → the handle kept for that file.
-    by_id: HashMap<(u64, u64), Handle>,
-    /// Handles to give back to the gofer.
+    /// (directory, name) → the handle kept for that name.
+    names: HashMap<(Handle, Vec<u8>), Handle>,
+    /// The attributes each kept handle had when last looked up.
+    walked: HashMap<Handle, Stat>,
+    /// Handles nobody holds, to give back to the gofer.
     to_close: Vec<Handle>,
+    /// Handles replaced while a walk may still hold them: closed on reset.
+    retired: Vec<Handle>,
 }
 
 /// The errno a workload sees for a failed gofer call (EIO for a broken
@@ -61,16 +71,15 @@ impl GoferBackend {
     /// Shake hands with the gofer on `sock`.
     pub fn connect(sock: OwnedFd) -> std::result::Result<GoferBackend, ClientError> {
         let client = Client::new(sock)?;
-        let (root, st) = client.root();
-        let mut by_id = HashMap::new();
-        by_id.insert((st.dev, st.ino), root);
+        let (root, _) = client.root();
         Ok(GoferBackend {
             root,
-            root_id: (st.dev, st.ino),
             inner: Mutex::new(Inner {
                 client,
-                by_id,
+                names: HashMap::new(),
+                walked: HashMap::new(),
                 to_close: Vec::new(),
+                retired: Vec::new(),
             }),
         })
     }
@@ -91,9 +100,17 @@ impl GoferBackend {
         self.inner().client.statfs(node.0).map_err(errno)
     }
 
-    /// Handles held for the walk (the root included).
+    /// The attributes `node` had when a walk last looked it up (`None`
+    /// for the root, which is never looked up): fresh for the node a walk
+    /// just ended on, as the dentry cache is off.
+    pub fn walked_stat(&self, node: Node) -> Option<Stat> {
+        self.inner().walked.get(&node.0).copied()
+    }
+
+    /// Handles held for walks (besides the root).
     pub fn len(&self) -> usize {
-        self.inner().by_id.len()
+        let inner = self.inner();
+        inner.names.len() + inner.retired.len()
     }
 
     /// Gives back every handle but the root's. No node this backend
@@ -101,10 +118,13 @@ impl GoferBackend {
     pub fn reset(&self) {
         let mut inner = self.inner();
         let root = self.root;
-        let mut all: Vec<Handle> = inner.by_id.drain().map(|(_, h)| h).collect();
+        let mut all: Vec<Handle> = inner.names.drain().map(|(_, h)| h).collect();
         all.append(&mut inner.to_close);
+        all.append(&mut inner.retired);
         all.retain(|h| *h != root);
-        inner.by_id.insert(self.root_id, root);
+        all.sort_unstable();
+        all.dedup();
+        inner.walked.clear();
         for chunk in all.chunks(moat_goferproto::MAX_CLOSE) {
             if let Err(e) = inner.client.close(chunk) {
                 tracing::warn!("closing gofer handles: {e}");
@@ -114,11 +134,15 @@ impl GoferBackend {
 }
 
 impl Inner {
-    /// The handle kept for the file `h` names: `h` itself, or the one
-    /// already held for the same file (then `h` is closed later).
-    fn keep(&mut self, h: Handle, st: &Stat) -> Handle {
-        match self.by_id.get(&(st.dev, st.ino)) {
-            Some(&old) if old != h => {
+    /// The handle kept for `name` in `dir`, which the gofer just walked to
+    /// as the new handle `h` with attributes `st`: the one already kept if
+    /// it is the same file (`h`, which nobody else has seen, is closed),
+    /// else `h`.
+    fn keep(&mut self, dir: Handle, name: &[u8], h: Handle, st: &Stat) -> Handle {
+        let key = (dir, name.to_vec());
+        let kept = match self.names.get(&key) {
+            Some(&old) if old == h => h,
+            Some(&old) if self.walked.get(&old).is_some_and(|o| (o.dev, o.ino) == (st.dev, st.ino)) => {
                 self.to_close.push(h);
                 if self.to_close.len() >= CLOSE_BATCH {
                     let batch = std::mem::take(&mut self.to_close);
@@ -128,12 +152,19 @@ impl Inner {
                 }
                 old
             }
-            Some(&old) => old,
-            None => {
-                self.by_id.insert((st.dev, st.ino), h);
+            Some(&old) => {
+                self.retired.push(old);
+                self.walked.remove(&old);
+                self.names.insert(key, h);
                 h
             }
-        }
+            None => {
+                self.names.insert(key, h);
+                h
+            }
+        };
+        self.walked.insert(kept, *st);
+        kept
     }
 }
 
@@ -143,10 +174,10 @@ impl Backend for GoferBackend {
     }
 
     fn lookup(&self, dir: Node, name: &[u8]) -> Result<(Node, Attr)> {
-        let name = Name::new(name).map_err(|_| Errno::EINVAL)?;
+        let wire = Name::new(name).map_err(|_| Errno::EINVAL)?;
         let mut inner = self.inner();
-        let (h, st) = inner.client.walk_stat(dir.0, &name).map_err(errno)?;
-        let h = inner.keep(h, &st);
+        let (h, st) = inner.client.walk_stat(dir.0, &wire).map_err(errno)?;
+        let h = inner.keep(dir.0, name, h, &st);
         Ok((Node(h), attr_of(&st)))
     }
 

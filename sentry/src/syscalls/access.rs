@@ -71,7 +71,11 @@ fn check(call: &mut Call, dirfd: i32, path: u64, mode: u32, flags: i32) -> Resul
                 Some(_) if mode == 0 => Some(Ok(())),
                 Some(node) => {
                     let gofer = &t.files.gofer;
-                    let st = gofer.full_stat(node).map_err(|e| Errno::from_raw(e.0))?;
+                    // Fresh from the walk, but for the root (see stat.rs).
+                    let st = match gofer.walked_stat(node) {
+                        Some(st) if t.loc.depth() > 1 => st,
+                        _ => gofer.full_stat(node).map_err(|e| Errno::from_raw(e.0))?,
+                    };
                     let mount_flags = if needs_mount_flags(&st, mode) {
                         gofer.statfs(node).map_err(|e| Errno::from_raw(e.0))?.flags
                     } else {

@@ -88,7 +88,12 @@ fn lookup(call: &mut Call, dirfd: i32, path: u64, flags: i32) -> Result<Option<S
     let walk = WalkFlags::at(flags);
     let result = match resolve(call, &files, dirfd, &path, &walk, As::Fs)? {
         Some((t, _)) => match t.files.gofer_node(&t.loc) {
-            Some(node) => Some(t.files.gofer.full_stat(node).map_err(|e| Errno::from_raw(e.0))?),
+            // The walk just looked the node up (no dentry cache): its
+            // attributes are fresh. The root was not: ask.
+            Some(node) => match t.files.gofer.walked_stat(node) {
+                Some(st) if t.loc.depth() > 1 => Some(st),
+                _ => Some(t.files.gofer.full_stat(node).map_err(|e| Errno::from_raw(e.0))?),
+            },
             None => None,
         },
         None => None,
