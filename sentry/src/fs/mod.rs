@@ -18,6 +18,8 @@ pub mod caller;
 pub mod gofer_backend;
 pub mod launch;
 pub mod native;
+#[cfg(test)]
+mod tests;
 
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -113,7 +115,7 @@ fn below(path: &[u8], dir: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+mod unit {
     #[test]
     fn below() {
         assert!(super::below(b"/dev/pts", b"/dev"));
