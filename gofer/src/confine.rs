@@ -121,18 +121,17 @@ fn enter(root: &Path) -> Result<OwnedFd> {
     Ok(fd)
 }
 
-/// The container's mount namespace, as a private copy: `setns` makes the
-/// namespace's root (the container's rootfs, which its init pivoted into)
-/// this process's root and cwd; `unshare` then copies the namespace so
-/// nothing the gofer does (it mounts nothing) could reach the container's,
-/// and no later mount event propagates into the copy.
+/// The container's mount namespace itself: `setns` makes the namespace's
+/// root (the container's rootfs, which its init pivoted into) this
+/// process's root and cwd. Not a copy (`unshare`): a copy would freeze the
+/// mount table at create time and miss what the workload mounts later (a
+/// privileged container, `docker exec ... mount`), so the gofer would
+/// answer from another tree than the workload's. The gofer cannot change
+/// the namespace: it keeps no CAP_SYS_ADMIN and its allowlist has no
+/// mount calls.
 fn join(ns: &Path) -> Result<OwnedFd> {
     let f = std::fs::File::open(ns).context("opening the namespace")?;
     nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNS).context("setns")?;
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).context("unshare(CLONE_NEWNS)")?;
-    let none: Option<&str> = None;
-    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
-        .context("making mounts private")?;
     nix::unistd::chdir("/").context("chdir /")?;
     let flags =
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;

@@ -1,8 +1,8 @@
 //! moat-gofer: serves the gofer protocol (`moat-goferproto`) on an
 //! inherited `SOCK_SEQPACKET` socket for the tree at `--root`, from
 //! inside a mount namespace pivoted into that tree (or, with
-//! `--mount-ns`, from a private copy of a container's mount namespace,
-//! whose `/` it serves: the tree the container's processes see), with five
+//! `--mount-ns`, from inside a container's mount namespace, whose `/` it
+//! serves: the tree the container's processes see), with five
 //! capabilities and a seccomp allowlist. It exits when the peer closes
 //! the socket, and dies with its parent (PR_SET_PDEATHSIG fires when the
 //! *thread* that forked it exits: start it from a thread that lives as
@@ -32,8 +32,8 @@ struct Args {
     #[arg(long, required_unless_present = "mount_ns", conflicts_with = "mount_ns")]
     root: Option<PathBuf>,
     /// Serve `/` of this mount namespace (`/proc/<init>/ns/mnt`): the
-    /// gofer joins it, then unshares a private copy, so it sees the
-    /// container's rootfs and volumes exactly as the workload does.
+    /// gofer joins it, so it sees the container's rootfs, volumes and
+    /// later mounts exactly as the workload does.
     #[arg(long)]
     mount_ns: Option<PathBuf>,
     /// The inherited, connected SOCK_SEQPACKET socket to serve on.

@@ -279,7 +279,7 @@ fn supervise(s: &Sentry) -> i32 {
     tracing::debug!("init exited with {code}");
     drop(s.starting.lock());
     finish_execs(s);
-    // The gofer holds a copy of the container's mounts: end it before the
+    // The gofer holds the container's mount namespace: end it before the
     // front ends learn the container exited (and unmount its rootfs).
     if let Some(gofer) = s.gofer {
         let _ = kill(gofer, Signal::SIGKILL);

@@ -21,6 +21,9 @@ pub struct Creds {
     pub groups: Vec<u32>,
     pub dac_override: bool,
     pub dac_read_search: bool,
+    /// Search only directories that the owner, the group and others may
+    /// all search ([`Creds::anyone`]).
+    pub everyone: bool,
 }
 
 impl Creds {
@@ -29,6 +32,18 @@ impl Creds {
         Creds {
             dac_override: true,
             dac_read_search: true,
+            ..Creds::default()
+        }
+    }
+
+    /// Whoever walks: search permission only where every user has it
+    /// (execute in the owner's, the group's and the others' bits), so a
+    /// walk that succeeds this way succeeds for any credentials. The
+    /// sentry walks so first, and reads the caller's credentials only
+    /// when such a walk fails with `EACCES`.
+    pub fn anyone() -> Creds {
+        Creds {
+            everyone: true,
             ..Creds::default()
         }
     }
@@ -47,6 +62,13 @@ impl Creds {
     /// owner's bits for the owner, else the group's for a member, else the
     /// others', as `generic_permission` picks them.
     pub fn may_search(&self, dir: &Attr) -> Result<()> {
+        if self.everyone {
+            return if dir.perm & 0o111 == 0o111 {
+                Ok(())
+            } else {
+                Err(Errno::EACCES)
+            };
+        }
         let bits = if self.uid == dir.uid {
             dir.perm >> 6
         } else if self.gid == dir.gid || self.groups.contains(&dir.gid) {
@@ -96,5 +118,9 @@ mod tests {
             Creds::user(0, 0, vec![]).may_search(&dir(0o600, 0, 0)),
             Err(Errno::EACCES)
         );
+        // Anyone: only where all three classes may search.
+        assert_eq!(Creds::anyone().may_search(&dir(0o711, 5, 5)), Ok(()));
+        assert_eq!(Creds::anyone().may_search(&dir(0o601, 5, 5)), Err(Errno::EACCES));
+        assert_eq!(Creds::anyone().may_search(&dir(0o760, 5, 5)), Err(Errno::EACCES));
     }
 }

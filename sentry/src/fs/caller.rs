@@ -86,6 +86,7 @@ fn creds(uid: u32, gid: u32, groups: &[u32], caps: u64) -> Creds {
         groups: groups.to_vec(),
         dac_override: caps & CAP_DAC_OVERRIDE != 0,
         dac_read_search: caps & CAP_DAC_READ_SEARCH != 0,
+        everyone: false,
     }
 }
 

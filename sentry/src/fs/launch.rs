@@ -1,7 +1,7 @@
 //! Starting a container's gofer: `moat-gofer` from the sentry's own
 //! directory (the install prefix puts both there), as the sentry's child
-//! (so it is in the container's cgroup), serving `/` of a private copy of
-//! the init's mount namespace (rootfs and volumes as the workload sees
+//! (so it is in the container's cgroup), serving `/` of the init's mount
+//! namespace (joined, not copied: see moat-gofer's `confine`) (rootfs and volumes as the workload sees
 //! them) on a `SOCK_SEQPACKET` socketpair whose other end the sentry keeps.
 //! It dies with the sentry (`PR_SET_PDEATHSIG`, set before its `execve`
 //! and again by the gofer itself) or when the sentry closes its end.

@@ -1,6 +1,6 @@
 //! The container's files as the sentry resolves them: a [`Vfs`] over the
-//! container's gofer, which serves `/` of a private copy of the init's
-//! mount namespace.
+//! container's gofer, which serves `/` of the init's mount namespace
+//! (it joins it, so later mounts are seen too).
 //!
 //! Because the gofer sees the kernel's mount table (rootfs, volumes, the
 //! files Docker binds in), the VFS mount table holds only what that view

@@ -13,6 +13,7 @@ use moat_vfs::{Creds, WalkFlags};
 use nix::errno::Errno;
 
 use super::path::{read_path, resolve, As};
+use crate::fs::caller::Status;
 use super::Call;
 
 const R_OK: u32 = 4;
@@ -60,31 +61,33 @@ fn check(call: &mut Call, dirfd: i32, path: u64, mode: u32, flags: i32) -> Resul
     };
     let result = match resolve(call, &files, dirfd, &path, &walk, who)? {
         None => None,
-        Some((t, status)) => {
-            let creds = if flags & libc::AT_EACCESS != 0 {
-                status.fs_creds()
-            } else {
-                status.access_creds()
-            };
-            match t.files.gofer_node(&t.loc) {
-                None => None,
-                Some(_) if mode == 0 => Some(Ok(())),
-                Some(node) => {
-                    let gofer = &t.files.gofer;
-                    // Fresh from the walk, but for the root (see stat.rs).
-                    let st = match gofer.walked_stat(node) {
-                        Some(st) if t.loc.depth() > 1 => st,
-                        _ => gofer.full_stat(node).map_err(|e| Errno::from_raw(e.0))?,
-                    };
-                    let mount_flags = if needs_mount_flags(&st, mode) {
-                        gofer.statfs(node).map_err(|e| Errno::from_raw(e.0))?.flags
-                    } else {
-                        0
-                    };
-                    Some(permitted(&creds, &st, mode, mount_flags))
-                }
+        Some((t, status)) => match t.files.gofer_node(&t.loc) {
+            None => None,
+            Some(_) if mode == 0 => Some(Ok(())),
+            Some(node) => {
+                let status = match status {
+                    Some(s) => s,
+                    None => Status::read(call.pid)?,
+                };
+                let creds = if flags & libc::AT_EACCESS != 0 {
+                    status.fs_creds()
+                } else {
+                    status.access_creds()
+                };
+                let gofer = &t.files.gofer;
+                // Fresh from the walk, but for the root (see stat.rs).
+                let st = match gofer.walked_stat(node) {
+                    Some(st) if t.loc.depth() > 1 => st,
+                    _ => gofer.full_stat(node).map_err(|e| Errno::from_raw(e.0))?,
+                };
+                let mount_flags = if needs_mount_flags(&st, mode) {
+                    gofer.statfs(node).map_err(|e| Errno::from_raw(e.0))?.flags
+                } else {
+                    0
+                };
+                Some(permitted(&creds, &st, mode, mount_flags))
             }
-        }
+        },
     };
     files.trim();
     match result {

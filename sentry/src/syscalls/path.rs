@@ -60,7 +60,11 @@ pub enum As {
 }
 
 /// Resolve `path` for `call` from `dirfd` (`AT_FDCWD` for the cwd).
-/// Returns the status read for the credentials too.
+///
+/// The walk runs first as [`Creds::anyone`] (search only where everyone
+/// may), which needs no credentials; only if that fails with `EACCES` are
+/// the caller's read (`/proc/<pid>/status`, the costliest step of a call)
+/// and the walk redone as the caller. The status read, if any, is returned.
 pub fn resolve<'f>(
     call: &Call,
     files: &'f Files,
@@ -68,15 +72,10 @@ pub fn resolve<'f>(
     path: &[u8],
     flags: &WalkFlags,
     who: As,
-) -> Result<Option<(Target<'f>, Status)>, Errno> {
+) -> Result<Option<(Target<'f>, Option<Status>)>, Errno> {
     if path.is_empty() && flags.empty_path {
         return Ok(None);
     }
-    let status = Status::read(call.pid)?;
-    let creds: Creds = match who {
-        As::Fs => status.fs_creds(),
-        As::Real => status.access_creds(),
-    };
     let walking = files.walking();
     if !caller::root_is_container_root(files, call.pid) {
         return Ok(None);
@@ -90,7 +89,20 @@ pub fn resolve<'f>(
             None => return Ok(None),
         }
     };
-    let loc = match files.vfs.resolve_as(&creds, &root, &start, path, flags) {
+    let mut status = None;
+    let mut result = files
+        .vfs
+        .resolve_as(&Creds::anyone(), &root, &start, path, flags);
+    if result == Err(moat_vfs::Errno::EACCES) {
+        let s = Status::read(call.pid)?;
+        let creds = match who {
+            As::Fs => s.fs_creds(),
+            As::Real => s.access_creds(),
+        };
+        status = Some(s);
+        result = files.vfs.resolve_as(&creds, &root, &start, path, flags);
+    }
+    let loc = match result {
         Ok(Resolved::Found(loc)) => loc,
         Ok(_) => return Err(Errno::ENOENT),
         Err(e) if e == NATIVE => return Ok(None),
