@@ -29,7 +29,11 @@ use clap::Parser;
 )]
 struct Args {
     /// The directory tree to serve (the container's rootfs).
-    #[arg(long, required_unless_present = "mount_ns", conflicts_with = "mount_ns")]
+    #[arg(
+        long,
+        required_unless_present = "mount_ns",
+        conflicts_with = "mount_ns"
+    )]
     root: Option<PathBuf>,
     /// Serve `/` of this mount namespace (`/proc/<init>/ns/mnt`): the
     /// gofer joins it, so it sees the container's rootfs, volumes and

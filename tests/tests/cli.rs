@@ -211,15 +211,26 @@ fn strace_shows_stat_answered_by_the_sentry() {
         .join(unique("moat-strace-stat"))
         .with_extension("log");
     let log_arg = log.to_string_lossy().to_string();
-    let out = moat_run(&root, &b, "cli-strace-stat", &["--log", &log_arg, "--strace"]);
+    let out = moat_run(
+        &root,
+        &b,
+        "cli-strace-stat",
+        &["--log", &log_arg, "--strace"],
+    );
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_file(&log);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("/etc/passwd"), "{}", text(&out.stdout));
     assert!(
-        logged.lines().any(|l| (l.contains("newfstatat(") || l.contains("statx("))
-            && l.contains("= 0")
-            && !l.contains("(native)")),
+        text(&out.stdout).contains("/etc/passwd"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        logged
+            .lines()
+            .any(|l| (l.contains("newfstatat(") || l.contains("statx("))
+                && l.contains("= 0")
+                && !l.contains("(native)")),
         "{logged}"
     );
 }

@@ -143,11 +143,19 @@ fn the_gofer_is_confined_and_dies_with_its_sentry() {
     assert_eq!(status_field(&gofer, "NoNewPrivs"), "1");
     assert_eq!(status_field(&gofer, "CapEff"), "000000000000001f");
     let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/mnt")).ok();
-    assert_ne!(ns(&gofer), ns("1"), "the gofer is in the host's mount namespace");
+    assert_ne!(
+        ns(&gofer),
+        ns("1"),
+        "the gofer is in the host's mount namespace"
+    );
     assert!(ns(&gofer).is_some());
     // It sees the container's files: the sentry answers from them.
     let out = docker(&["exec", &c.name, "stat", "-c", "%n %s", "/etc/passwd"]);
-    assert!(text(&out.stdout).starts_with("/etc/passwd "), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("/etc/passwd "),
+        "{}",
+        text(&out.stderr)
+    );
     // Killing the sentry (the gofer's parent) kills the gofer.
     let sentry = status_field(&gofer, "PPid");
     let _ = Command::new("kill").args(["-9", &sentry]).status();

@@ -120,7 +120,13 @@ mod tests {
         );
         // Anyone: only where all three classes may search.
         assert_eq!(Creds::anyone().may_search(&dir(0o711, 5, 5)), Ok(()));
-        assert_eq!(Creds::anyone().may_search(&dir(0o601, 5, 5)), Err(Errno::EACCES));
-        assert_eq!(Creds::anyone().may_search(&dir(0o760, 5, 5)), Err(Errno::EACCES));
+        assert_eq!(
+            Creds::anyone().may_search(&dir(0o601, 5, 5)),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(
+            Creds::anyone().may_search(&dir(0o760, 5, 5)),
+            Err(Errno::EACCES)
+        );
     }
 }

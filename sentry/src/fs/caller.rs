@@ -57,7 +57,12 @@ impl Status {
             match k {
                 "Uid" => s.uid = ids(v),
                 "Gid" => s.gid = ids(v),
-                "Groups" => s.groups = v.split_whitespace().filter_map(|g| g.parse().ok()).collect(),
+                "Groups" => {
+                    s.groups = v
+                        .split_whitespace()
+                        .filter_map(|g| g.parse().ok())
+                        .collect()
+                }
                 "CapEff" => s.cap_eff = caps(v),
                 "CapPrm" => s.cap_prm = caps(v),
                 _ => {}

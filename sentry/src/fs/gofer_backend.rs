@@ -142,7 +142,12 @@ impl Inner {
         let key = (dir, name.to_vec());
         let kept = match self.names.get(&key) {
             Some(&old) if old == h => h,
-            Some(&old) if self.walked.get(&old).is_some_and(|o| (o.dev, o.ino) == (st.dev, st.ino)) => {
+            Some(&old)
+                if self
+                    .walked
+                    .get(&old)
+                    .is_some_and(|o| (o.dev, o.ino) == (st.dev, st.ino)) =>
+            {
                 self.to_close.push(h);
                 if self.to_close.len() >= CLOSE_BATCH {
                     let batch = std::mem::take(&mut self.to_close);

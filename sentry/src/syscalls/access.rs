@@ -13,8 +13,8 @@ use moat_vfs::{Creds, WalkFlags};
 use nix::errno::Errno;
 
 use super::path::{read_path, resolve, As};
-use crate::fs::caller::Status;
 use super::Call;
+use crate::fs::caller::Status;
 
 const R_OK: u32 = 4;
 const W_OK: u32 = 2;
@@ -167,15 +167,33 @@ mod tests {
     #[test]
     fn like_generic_permission() {
         let alice = Creds::user(1000, 100, vec![]);
-        assert_eq!(permitted(&alice, &file(0o600, 1000, 0), R_OK | W_OK, 0), Ok(()));
-        assert_eq!(permitted(&alice, &file(0o060, 1000, 100), R_OK, 0), Err(Errno::EACCES));
+        assert_eq!(
+            permitted(&alice, &file(0o600, 1000, 0), R_OK | W_OK, 0),
+            Ok(())
+        );
+        assert_eq!(
+            permitted(&alice, &file(0o060, 1000, 100), R_OK, 0),
+            Err(Errno::EACCES)
+        );
         assert_eq!(permitted(&alice, &file(0o040, 0, 100), R_OK, 0), Ok(()));
-        assert_eq!(permitted(&alice, &file(0o644, 0, 0), W_OK, 0), Err(Errno::EACCES));
+        assert_eq!(
+            permitted(&alice, &file(0o644, 0, 0), W_OK, 0),
+            Err(Errno::EACCES)
+        );
         let root = Creds::root();
         assert_eq!(permitted(&root, &file(0o000, 5, 5), R_OK | W_OK, 0), Ok(()));
-        assert_eq!(permitted(&root, &file(0o644, 5, 5), X_OK, 0), Err(Errno::EACCES));
+        assert_eq!(
+            permitted(&root, &file(0o644, 5, 5), X_OK, 0),
+            Err(Errno::EACCES)
+        );
         assert_eq!(permitted(&root, &file(0o744, 5, 5), X_OK, 0), Ok(()));
-        assert_eq!(permitted(&root, &file(0o644, 0, 0), W_OK, ST_RDONLY), Err(Errno::EROFS));
-        assert_eq!(permitted(&root, &file(0o755, 0, 0), X_OK, ST_NOEXEC), Err(Errno::EACCES));
+        assert_eq!(
+            permitted(&root, &file(0o644, 0, 0), W_OK, ST_RDONLY),
+            Err(Errno::EROFS)
+        );
+        assert_eq!(
+            permitted(&root, &file(0o755, 0, 0), X_OK, ST_NOEXEC),
+            Err(Errno::EACCES)
+        );
     }
 }

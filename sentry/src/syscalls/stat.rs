@@ -92,7 +92,12 @@ fn lookup(call: &mut Call, dirfd: i32, path: u64, flags: i32) -> Result<Option<S
             // attributes are fresh. The root was not: ask.
             Some(node) => match t.files.gofer.walked_stat(node) {
                 Some(st) if t.loc.depth() > 1 => Some(st),
-                _ => Some(t.files.gofer.full_stat(node).map_err(|e| Errno::from_raw(e.0))?),
+                _ => Some(
+                    t.files
+                        .gofer
+                        .full_stat(node)
+                        .map_err(|e| Errno::from_raw(e.0))?,
+                ),
             },
             None => None,
         },
