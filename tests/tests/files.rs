@@ -167,3 +167,39 @@ fn the_gofer_is_confined_and_dies_with_its_sentry() {
         "moat-gofer {gofer} outlived its sentry {sentry}"
     );
 }
+
+#[test]
+fn a_dead_gofer_leaves_file_calls_to_the_kernel() {
+    setup();
+    if !is_moat() {
+        return;
+    }
+    let c = Container::start(&["busybox", "sleep", "60"]);
+    let pid = c.inspect("{{.State.Pid}}");
+    let mut gofer = None;
+    assert!(eventually(Duration::from_secs(10), || {
+        gofer = gofer_of(&pid);
+        gofer.is_some()
+    }));
+    let gofer = gofer.unwrap_or_default();
+    let _ = Command::new("kill").args(["-9", &gofer]).status();
+    assert!(eventually(Duration::from_secs(10), || status_field(
+        &gofer, "State"
+    )
+    .is_empty()));
+    // stat, readlink and test still answer (natively), not EIO.
+    let out = docker(&[
+        "exec",
+        &c.name,
+        "sh",
+        "-c",
+        "stat -c '%n %s' /etc/passwd && readlink /bin/sh; test -r /etc/passwd && echo r",
+    ]);
+    let got = text(&out.stdout);
+    assert!(
+        got.starts_with("/etc/passwd "),
+        "{got} {}",
+        text(&out.stderr)
+    );
+    assert!(got.ends_with("r\n"), "{got}");
+}

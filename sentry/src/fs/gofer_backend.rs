@@ -24,6 +24,8 @@ use std::sync::{Mutex, MutexGuard};
 use moat_goferproto::{Client, ClientError, Handle, Name, Stat, Statfs};
 use moat_vfs::{Attr, Backend, Errno, FileType, Node, Result};
 
+use super::native::NATIVE;
+
 /// Duplicate handles are closed once this many are waiting.
 const CLOSE_BATCH: usize = 64;
 
@@ -44,13 +46,19 @@ struct Inner {
     retired: Vec<Handle>,
 }
 
-/// The errno a workload sees for a failed gofer call (EIO for a broken
-/// link to the gofer: it is the file system's failure, not the caller's).
+/// The errno of a failed gofer call: the gofer's own, or, when the link
+/// to the gofer is broken (it died: killed, out of memory in the
+/// container's cgroup), [`NATIVE`], so the call runs natively as it did
+/// before the sentry resolved paths rather than failing with EIO.
 fn errno(e: ClientError) -> Errno {
-    if !matches!(e, ClientError::Remote(_)) {
-        tracing::warn!("gofer: {e}");
+    match e {
+        ClientError::Remote(e) => Errno(e as i32),
+        e => {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| tracing::error!("gofer: {e}; file calls run natively"));
+            NATIVE
+        }
     }
-    Errno(e.errno() as i32)
 }
 
 /// The walk's view of gofer attributes.

@@ -12,7 +12,7 @@ use moat_goferproto::Stat;
 use moat_vfs::{Creds, WalkFlags};
 use nix::errno::Errno;
 
-use super::path::{read_path, resolve, As};
+use super::path::{from_gofer, read_path, resolve, As};
 use super::Call;
 use crate::fs::caller::Status;
 
@@ -77,15 +77,20 @@ fn check(call: &mut Call, dirfd: i32, path: u64, mode: u32, flags: i32) -> Resul
                 let gofer = &t.files.gofer;
                 // Fresh from the walk, but for the root (see stat.rs).
                 let st = match gofer.walked_stat(node) {
-                    Some(st) if t.loc.depth() > 1 => st,
-                    _ => gofer.full_stat(node).map_err(|e| Errno::from_raw(e.0))?,
+                    Some(st) if t.loc.depth() > 1 => Some(st),
+                    _ => from_gofer(gofer.full_stat(node))?,
                 };
-                let mount_flags = if needs_mount_flags(&st, mode) {
-                    gofer.statfs(node).map_err(|e| Errno::from_raw(e.0))?.flags
-                } else {
-                    0
+                let mount_flags = match st {
+                    Some(st) if needs_mount_flags(&st, mode) => {
+                        from_gofer(gofer.statfs(node))?.map(|s| s.flags)
+                    }
+                    Some(_) => Some(0),
+                    None => None,
                 };
-                Some(permitted(&creds, &st, mode, mount_flags))
+                match (st, mount_flags) {
+                    (Some(st), Some(f)) => Some(permitted(&creds, &st, mode, f)),
+                    _ => None,
+                }
             }
         },
     };

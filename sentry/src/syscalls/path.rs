@@ -120,3 +120,14 @@ pub fn resolve<'f>(
         status,
     )))
 }
+
+/// A gofer answer for a handler: the value, `Ok(None)` when the link to
+/// the gofer broke ([`NATIVE`]: run the call natively), or the gofer's
+/// errno for the caller.
+pub fn from_gofer<T>(r: moat_vfs::Result<T>) -> Result<Option<T>, Errno> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e == NATIVE => Ok(None),
+        Err(e) => Err(Errno::from_raw(e.0)),
+    }
+}

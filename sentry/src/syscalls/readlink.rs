@@ -6,7 +6,7 @@
 use moat_vfs::{Backend, FileType, WalkFlags};
 use nix::errno::Errno;
 
-use super::path::{read_path, resolve, As};
+use super::path::{from_gofer, read_path, resolve, As};
 use super::Call;
 
 /// readlinkat(dirfd, path, buf, bufsiz)
@@ -38,12 +38,7 @@ fn read_link(call: &mut Call, dirfd: i32, path: u64, buf: u64, size: i32) -> Res
     let target = match resolve(call, &files, dirfd, &path, &walk, As::Fs)? {
         Some((t, _)) if t.loc.attr().kind != FileType::Symlink => Err(Errno::EINVAL),
         Some((t, _)) => match t.files.gofer_node(&t.loc) {
-            Some(node) => t
-                .files
-                .gofer
-                .readlink(node)
-                .map(Some)
-                .map_err(|e| Errno::from_raw(e.0)),
+            Some(node) => from_gofer(t.files.gofer.readlink(node)),
             None => Ok(None),
         },
         None => Ok(None),

@@ -9,7 +9,7 @@ use moat_goferproto::Stat;
 use moat_vfs::WalkFlags;
 use nix::errno::Errno;
 
-use super::path::{read_path, resolve, As};
+use super::path::{from_gofer, read_path, resolve, As};
 use super::Call;
 
 const AT_STATX_SYNC_TYPE: i32 = 0x6000;
@@ -92,12 +92,7 @@ fn lookup(call: &mut Call, dirfd: i32, path: u64, flags: i32) -> Result<Option<S
             // attributes are fresh. The root was not: ask.
             Some(node) => match t.files.gofer.walked_stat(node) {
                 Some(st) if t.loc.depth() > 1 => Some(st),
-                _ => Some(
-                    t.files
-                        .gofer
-                        .full_stat(node)
-                        .map_err(|e| Errno::from_raw(e.0))?,
-                ),
+                _ => from_gofer(t.files.gofer.full_stat(node))?,
             },
             None => None,
         },
