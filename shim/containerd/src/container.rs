@@ -54,6 +54,8 @@ pub struct Container {
     pub execs: HashMap<String, Proc>,
     /// The rootfs mounts the shim made (from CreateTaskRequest.rootfs).
     pub mounted_rootfs: bool,
+    /// OOM kills already reported as events.
+    pub oom_kills: u64,
 }
 
 impl Container {

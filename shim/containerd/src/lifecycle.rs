@@ -43,6 +43,7 @@ impl TaskService {
             Some(c.init.pid)
         })?;
         self.events.started(id, pid).await;
+        crate::oom::watch(self.table.clone(), self.events.clone(), id.to_string());
         Ok(pid)
     }
 
@@ -139,6 +140,7 @@ impl TaskService {
                 init,
                 execs: Default::default(),
                 mounted_rootfs,
+                oom_kills: 0,
             },
         );
         self.events

@@ -107,6 +107,7 @@ async fn watch_exits(table: Arc<Table>, events: Arc<Events>) {
         while let Some(e) = sub.rx.recv().await {
             if let Subject::Pid(pid) = e.subject {
                 if let Some((id, exit)) = table.init_exited(pid, e.exit_code) {
+                    crate::oom::check(&table, &events, &id).await;
                     events.exited(&id, "", pid, exit.code, exit.at).await;
                 }
             }
