@@ -66,6 +66,15 @@ pub fn spawn_init(ctx: InitCtx) -> Result<(Pid, OwnedFd)> {
             (_, Some(_)) => {}
         }
     }
+    // A sandbox always has a pid namespace of its own: without one
+    // (`--pid=host`) the workload could signal the sentry and read host
+    // processes' /proc. Joining another container's namespace stays allowed.
+    if !namespaces(ctx.spec)
+        .iter()
+        .any(|ns| ns.typ() == LinuxNamespaceType::Pid)
+    {
+        flags |= CloneFlags::CLONE_NEWPID;
+    }
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
