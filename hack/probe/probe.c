@@ -108,7 +108,12 @@ static long call(const char *name) {
   if (!strcmp(name, "kexec_load")) return syscall(SYS_kexec_load, 0, 0, NULL, 0);
   if (!strcmp(name, "init_module")) return syscall(SYS_init_module, NULL, 0, "");
   if (!strcmp(name, "open_by_handle_at")) return syscall(SYS_open_by_handle_at, -1, NULL, 0);
-  if (!strcmp(name, "ptrace")) return syscall(SYS_ptrace, 0x10 /* ATTACH */, 1, 0, 0);
+  if (!strcmp(name, "ptrace")) {
+    /* SEIZE does not stop pid 1 (the probe's own parent here). */
+    long r = syscall(SYS_ptrace, PTRACE_SEIZE, 1, 0, 0);
+    if (r == 0) syscall(SYS_ptrace, PTRACE_DETACH, 1, 0, 0);
+    return r;
+  }
   if (!strcmp(name, "unshare-user")) return syscall(SYS_unshare, CLONE_NEWUSER);
   if (!strcmp(name, "unshare-net")) return syscall(SYS_unshare, CLONE_NEWNET);
   if (!strcmp(name, "clone3")) return syscall(SYS_clone3, NULL, 0);

@@ -195,7 +195,10 @@ fn runtime_binary_is_out_of_reach_during_exec() {
     assert_eq!(text(&out.stdout).trim(), "done", "the race was won");
     drop(c);
     let out = docker_run(&["--entrypoint", "/proc/self/exe", "moat-probe"]);
-    println!("entrypoint /proc/self/exe: {:?}", out.status.code());
+    // Refused, or the workload's own binary: never the runtime's.
+    let said = text(&out.stdout);
+    println!("entrypoint /proc/self/exe: {:?} {said}", out.status.code());
+    assert!(!said.contains("moat") && !said.contains("sentry"), "{said}");
     before.assert_unchanged();
 }
 

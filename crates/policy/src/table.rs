@@ -53,12 +53,14 @@ static CLONE: &[&[ArgCheck]] = &[&[check(0, CLONE_NS, CmpOp::Eq, 0)]];
 static UNSHARE: &[&[ArgCheck]] = &[&[check(0, UNSHARE_NS, CmpOp::Eq, 0)]];
 /// The socket type without SOCK_NONBLOCK and SOCK_CLOEXEC.
 const SOCK_TYPE_MASK: u64 = 0xf;
+/// The obsolete packet type (libc deprecates its constant).
+const SOCK_PACKET: u64 = 10;
 /// Internet sockets, but not raw ones (SOCK_RAW, the old SOCK_PACKET):
 /// those forge packets and sniff the namespace's traffic, and Docker hands
 /// out CAP_NET_RAW by default.
 const NOT_RAW: [ArgCheck; 2] = [
     check(1, SOCK_TYPE_MASK, CmpOp::Ne, libc::SOCK_RAW as u64),
-    check(1, SOCK_TYPE_MASK, CmpOp::Ne, libc::SOCK_PACKET as u64),
+    check(1, SOCK_TYPE_MASK, CmpOp::Ne, SOCK_PACKET),
 ];
 static SOCKET: &[&[ArgCheck]] = &[
     &[int_is(0, libc::AF_UNIX)],
