@@ -158,7 +158,11 @@ fn sockets() {
         for ty in [libc::SOCK_RAW, 10 /* SOCK_PACKET */] {
             let ty = ty as u64 | libc::SOCK_CLOEXEC as u64 | libc::SOCK_NONBLOCK as u64;
             assert_eq!(
-                call(&p, "socket", args(&[af as u64, ty, libc::IPPROTO_ICMP as u64])),
+                call(
+                    &p,
+                    "socket",
+                    args(&[af as u64, ty, libc::IPPROTO_ICMP as u64])
+                ),
                 eafnosupport,
                 "{af} {ty:#x}"
             );
