@@ -339,8 +339,9 @@ fn loopback_is_up_through_dockers_hook() {
 #[test]
 fn sentry_is_closed_to_a_container_sharing_the_host_pid_namespace() {
     setup();
-    // With --pid=host the init's parent (the sentry) is visible; its exe,
-    // memory and environment must stay closed to the container's root.
+    // With --pid=host moat still gives the container a pid namespace of
+    // its own (the init's parent, the sentry, is outside: $PPID is 0); the
+    // sentry's exe, memory and environment stay closed either way.
     let out = docker_run(&[
         "--pid=host", "busybox", "sh", "-c",
         "readlink /proc/$PPID/exe || echo closed-exe; cat /proc/$PPID/environ >/dev/null 2>&1 || echo closed-environ",

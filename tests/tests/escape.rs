@@ -185,6 +185,13 @@ fn runtime_binary_is_out_of_reach_during_exec() {
         let out = docker(&["exec", &c.name, "true"]);
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
+    // An exec'd process, too, starts with stdio only, inside the root.
+    let out = docker(&["exec", &c.name, "probe", "fds", "cwd"]);
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("fds: errno=") && report.contains("cwd: errno="),
+        "{report}"
+    );
     let out = docker(&[
         "exec",
         &c.name,
