@@ -289,3 +289,51 @@ fn readonly(root: &Root, p: &Path) -> Result<()> {
     let fd = root.lookup(p)?.context("vanished")?;
     remount_bind(&proc_fd_path(&fd), MsFlags::MS_RDONLY)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_spec::runtime::{LinuxDevice, LinuxDeviceBuilder};
+
+    fn dev(path: &str, typ: LinuxDeviceType, major: i64, minor: i64) -> LinuxDevice {
+        LinuxDeviceBuilder::default()
+            .path(path)
+            .typ(typ)
+            .major(major)
+            .minor(minor)
+            .build()
+            .expect("device")
+    }
+
+    #[test]
+    fn host_devices_outside_the_allowlist_stay_out() {
+        use LinuxDeviceType::{B, C};
+        for d in [
+            dev("/dev/sda", B, 8, 0),
+            dev("/dev/vda", B, 254, 0),
+            dev("/dev/mem", C, 1, 1),
+            dev("/dev/kmsg", C, 1, 11),
+            dev("/dev/tty0", C, 4, 0),
+            dev("/dev/sg0", C, 21, 0),
+            dev("/dev/cpu/0/msr", C, 202, 0),
+        ] {
+            assert!(!host_device_allowed(&d), "{:?}", d.path());
+        }
+        assert!(host_device_allowed(&dev("/dev/fuse", C, 10, 229)));
+        assert!(host_device_allowed(&dev("/dev/net/tun", C, 10, 200)));
+    }
+
+    #[test]
+    fn baseline_paths_join_the_specs_once() {
+        let spec = vec!["/proc/kcore".to_string(), "/custom".to_string()];
+        let all = with_baseline(Some(&spec), &ALWAYS_MASKED);
+        assert_eq!(all.iter().filter(|p| *p == "/proc/kcore").count(), 1);
+        assert!(all.contains(&"/custom".to_string()));
+        assert!(all.contains(&"/sys/firmware".to_string()));
+        // --privileged: Docker asks for nothing, moat keeps its baseline.
+        let ro = with_baseline(None, &ALWAYS_READONLY);
+        for p in ["/proc/sys", "/proc/sysrq-trigger", "/sys"] {
+            assert!(ro.contains(&p.to_string()), "{p}");
+        }
+    }
+}
