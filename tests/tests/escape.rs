@@ -152,9 +152,6 @@ fn escape_suite_fails_under_moat() {
 #[test]
 fn workdir_through_proc_self_fd_stays_inside() {
     setup();
-    if !is_moat() {
-        return;
-    }
     for n in 3..10 {
         let wd = format!("/proc/self/fd/{n}");
         let out = docker_run(&["-w", &wd, "moat-probe", "probe", "cwd", "fds"]);
@@ -374,4 +371,49 @@ fn privileged_container_stays_sandboxed() {
         assert!(matches!(fstype, Some("tmpfs" | "proc")), "{line}");
     }
     assert_eq!(mounts.lines().count(), 2, "{mounts}");
+}
+
+/// `--device` passes host devices through moat's allowlist only: /dev/fuse
+/// arrives, the host's disk does not (runc would create both).
+#[test]
+fn explicit_host_devices_follow_the_allowlist() {
+    setup();
+    let Some((ma, mi)) = host_disk() else {
+        return;
+    };
+    let disk = std::fs::read_to_string("/proc/partitions")
+        .unwrap_or_default()
+        .lines()
+        .skip(2)
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.first() == Some(&ma.to_string().as_str())
+                && f.get(1) == Some(&mi.to_string().as_str()))
+            .then(|| format!("/dev/{}", f.get(3).copied().unwrap_or_default()))
+        })
+        .unwrap_or_default();
+    if !std::path::Path::new(&disk).exists() || !std::path::Path::new("/dev/fuse").exists() {
+        return;
+    }
+    let out = docker_run(&[
+        "--device",
+        &disk,
+        "--device",
+        "/dev/fuse",
+        "busybox",
+        "sh",
+        "-c",
+        &format!("ls /dev/fuse; ls {disk} || echo no-disk"),
+    ]);
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("/dev/fuse"),
+        "{report}{}",
+        text(&out.stderr)
+    );
+    if is_moat() {
+        assert!(report.contains("no-disk"), "{report}");
+    } else {
+        assert!(!report.contains("no-disk"), "{report}");
+    }
 }
