@@ -178,7 +178,14 @@ fn run_with_a_tty() {
         Command::new("script").args(["-qec", &cmd, "/dev/null"]),
         Duration::from_secs(60),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    // script(1) puts the terminal's output, errors included, on stdout.
+    assert!(
+        out.status.success(),
+        "{:?} {}{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     assert!(
         text(&out.stdout).contains("/dev/pts/0"),
         "{:?}",
