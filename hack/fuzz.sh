@@ -30,7 +30,7 @@ if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
 else
   export RUSTC_BOOTSTRAP=1
 fi
-export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
+
 for t in "${targets[@]}"; do
   [ -f "fuzz_targets/$t.rs" ] || die "no fuzz target $t (fuzz/fuzz_targets/$t.rs)"
   mkdir -p "corpus/$t"
