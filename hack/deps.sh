@@ -14,3 +14,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain (rustup)"
+# The fuzz targets (hack/fuzz.sh) run under cargo-fuzz.
+command -v cargo-fuzz >/dev/null || { log "installing cargo-fuzz"; cargo install --locked cargo-fuzz; }

@@ -34,7 +34,7 @@ fi
 # with_static IMAGE SOURCE BINARY: busybox plus one static C program.
 with_static() {
   local image=$1 src=$2 bin=$3 hash dir
-  hash=$( (cat "$src"; echo "$bb_hash") | sha256sum | cut -c1-16)
+  hash=$( (cat "$(dirname "$src")"/*; echo "$bb_hash") | sha256sum | cut -c1-16)
   [ "$(image_hash "$image")" = "$hash" ] && return 0
   dir=$(mktemp -d); busybox_rootfs "$dir"
   gcc -static -O2 -o "$dir/bin/$bin" "$src"

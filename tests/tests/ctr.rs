@@ -178,7 +178,14 @@ fn run_with_a_tty() {
         Command::new("script").args(["-qec", &cmd, "/dev/null"]),
         Duration::from_secs(60),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    // script(1) puts the terminal's output, errors included, on stdout.
+    assert!(
+        out.status.success(),
+        "{:?} {}{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     assert!(
         text(&out.stdout).contains("/dev/pts/0"),
         "{:?}",
@@ -257,4 +264,37 @@ fn runtime_options_file_sets_log_path_and_strace() {
     let err = text(&bad.stderr);
     assert!(err.contains("log_levle") && err.contains("moat.toml"), "{err}");
     assert_gone(&bad_id);
+}
+
+#[test]
+fn an_oom_killed_task_is_reported_with_a_task_oom_event() {
+    ready();
+    let id = unique("ctr-oom");
+    let log = std::env::temp_dir().join(format!("{id}.events"));
+    let mut events = Command::new("ctr")
+        .args(["-n", NS, "events"])
+        .stdout(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // A shell holding 128 MiB in a variable, under a 64 MiB limit.
+    let limit = (64u64 << 20).to_string();
+    let out = ctr_run(
+        &id,
+        &["--rm", "--memory-limit", &limit],
+        &["sh", "-c", "x=$(head -c 134217728 /dev/zero | tr '\\0' a); echo survived"],
+    );
+    let seen = eventually(Duration::from_secs(5), || {
+        std::fs::read_to_string(&log).unwrap_or_default().contains("/tasks/exit")
+    });
+    let _ = events.kill();
+    let _ = events.wait();
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    assert_eq!(out.status.code(), Some(137), "{}", text(&out.stderr));
+    assert!(seen, "no exit event: {logged}");
+    let oom = logged.lines().position(|l| l.contains("/tasks/oom") && l.contains(&id));
+    let exit = logged.lines().position(|l| l.contains("/tasks/exit") && l.contains(&id));
+    assert!(oom.is_some() && oom < exit, "OOM not reported before the exit: {logged}");
+    assert_gone(&id);
 }

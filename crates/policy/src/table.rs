@@ -54,10 +54,21 @@ const fn file_type_is_not(arg: u8, kind: u32) -> ArgCheck {
 
 static CLONE: &[&[ArgCheck]] = &[&[check(0, CLONE_NS, CmpOp::Eq, 0)]];
 static UNSHARE: &[&[ArgCheck]] = &[&[check(0, UNSHARE_NS, CmpOp::Eq, 0)]];
+/// The socket type without SOCK_NONBLOCK and SOCK_CLOEXEC.
+const SOCK_TYPE_MASK: u64 = 0xf;
+/// The obsolete packet type (libc deprecates its constant).
+const SOCK_PACKET: u64 = 10;
+/// Internet sockets, but not raw ones (SOCK_RAW, the old SOCK_PACKET):
+/// those forge packets and sniff the namespace's traffic, and Docker hands
+/// out CAP_NET_RAW by default.
+const NOT_RAW: [ArgCheck; 2] = [
+    check(1, SOCK_TYPE_MASK, CmpOp::Ne, libc::SOCK_RAW as u64),
+    check(1, SOCK_TYPE_MASK, CmpOp::Ne, SOCK_PACKET),
+];
 static SOCKET: &[&[ArgCheck]] = &[
     &[int_is(0, libc::AF_UNIX)],
-    &[int_is(0, libc::AF_INET)],
-    &[int_is(0, libc::AF_INET6)],
+    &[int_is(0, libc::AF_INET), NOT_RAW[0], NOT_RAW[1]],
+    &[int_is(0, libc::AF_INET6), NOT_RAW[0], NOT_RAW[1]],
     &[
         int_is(0, libc::AF_NETLINK),
         check(2, INT, CmpOp::Eq, NETLINK_ROUTE),
@@ -162,7 +173,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(38, "setitimer"),
     native(39, "getpid"),
     native(40, "sendfile"),
-    native_if(41, "socket", SOCKET, EAFNOSUPPORT), // unix, inet, inet6, netlink (route only)
+    native_if(41, "socket", SOCKET, EAFNOSUPPORT), // unix, inet, inet6 (not raw), netlink (route only)
     native(42, "connect"),
     native(43, "accept"),
     native(44, "sendto"),

@@ -153,6 +153,23 @@ fn sockets() {
         ),
         ALLOW
     );
+    // No raw internet sockets, whatever the flags around the type.
+    for af in [libc::AF_INET, libc::AF_INET6] {
+        for ty in [libc::SOCK_RAW, 10 /* SOCK_PACKET */] {
+            let ty = ty as u64 | libc::SOCK_CLOEXEC as u64 | libc::SOCK_NONBLOCK as u64;
+            assert_eq!(
+                call(
+                    &p,
+                    "socket",
+                    args(&[af as u64, ty, libc::IPPROTO_ICMP as u64])
+                ),
+                eafnosupport,
+                "{af} {ty:#x}"
+            );
+        }
+        let dgram = libc::SOCK_DGRAM as u64;
+        assert_eq!(call(&p, "socket", args(&[af as u64, dgram, 0])), ALLOW);
+    }
     let unix = libc::AF_UNIX as u64;
     assert_eq!(call(&p, "socketpair", args(&[unix, stream, 0])), ALLOW);
     assert_eq!(

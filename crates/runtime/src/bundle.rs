@@ -24,12 +24,9 @@ pub fn load(dir: &Path) -> Result<Bundle> {
         msg,
     };
     let data = std::fs::read(&path).map_err(|e| cfg_err(e.to_string()))?;
-    let spec: Spec = serde_json::from_slice(&data).map_err(|e| cfg_err(e.to_string()))?;
-    let root = spec
-        .root()
-        .as_ref()
-        .ok_or_else(|| cfg_err("root is missing".into()))?;
-    let rootfs = dir.join(root.path());
+    let spec = parse(&data).map_err(cfg_err)?;
+    let root_path = spec.root().as_ref().map(|r| r.path().clone());
+    let rootfs = dir.join(root_path.ok_or_else(|| cfg_err("root is missing".into()))?);
     match std::fs::metadata(&rootfs) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
@@ -40,15 +37,46 @@ pub fn load(dir: &Path) -> Result<Bundle> {
         }
         Err(e) => return Err(cfg_err(format!("root.path {}: {e}", rootfs.display()))),
     }
-    let process = spec
-        .process()
-        .as_ref()
-        .ok_or_else(|| cfg_err("process is missing".into()))?;
+    Ok(Bundle { dir, spec, rootfs })
+}
+
+/// Parse and check the bytes of a `config.json` without touching the file
+/// system. Any input gives a spec or a one-line message, never a panic
+/// (the `config_json` fuzz target holds it to that).
+pub fn parse(data: &[u8]) -> std::result::Result<Spec, String> {
+    let spec: Spec = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    if spec.root().is_none() {
+        return Err("root is missing".into());
+    }
+    let process = spec.process().as_ref().ok_or("process is missing")?;
     if process.args().as_ref().is_none_or(|a| a.is_empty()) {
-        return Err(cfg_err("process.args must not be empty".into()));
+        return Err("process.args must not be empty".into());
     }
     if spec.linux().is_none() {
-        return Err(cfg_err("linux section is missing".into()));
+        return Err("linux section is missing".into());
     }
-    Ok(Bundle { dir, spec, rootfs })
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn parse_checks_without_the_file_system() {
+        assert!(parse(b"{").is_err());
+        assert_eq!(
+            parse(br#"{"ociVersion":"1.0.2"}"#).unwrap_err(),
+            "root is missing"
+        );
+        let ok = br#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},
+            "process":{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0}},"linux":{}}"#;
+        assert!(parse(ok).is_ok(), "{:?}", parse(ok).err());
+        let no_args = br#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},
+            "process":{"cwd":"/","args":[],"user":{"uid":0,"gid":0}},"linux":{}}"#;
+        assert_eq!(
+            parse(no_args).unwrap_err(),
+            "process.args must not be empty"
+        );
+    }
 }

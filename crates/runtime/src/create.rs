@@ -25,6 +25,21 @@ impl Drop for DirGuard {
     }
 }
 
+/// Removes the container's cgroup unless disarmed: a sentry that dies
+/// before the container exists has joined (created) it already, and no
+/// state records it for `delete` to find.
+struct CgroupGuard(Option<String>);
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            if let Err(e) = crate::cgroup::Cgroup::open(&path).and_then(|cg| cg.destroy(&path)) {
+                tracing::warn!("removing the cgroup of a failed create: {e}");
+            }
+        }
+    }
+}
+
 pub(crate) fn create(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<ContainerState> {
     create_child(rt, id, opts).map(|(st, _child)| st)
 }
@@ -65,6 +80,7 @@ fn create_child(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<(ContainerS
     let cgroup = wants_cgroup(&bundle.spec)
         .then(|| crate::cgroup::path_of(&bundle.spec, id, rt.systemd_cgroup))
         .transpose()?;
+    let mut cgroup_guard = CgroupGuard(cgroup.clone());
     let mut child = spawn_sentry(
         rt,
         id,
@@ -120,6 +136,7 @@ fn create_child(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<(ContainerS
         return Err(e);
     }
     guard.0 = None;
+    cgroup_guard.0 = None;
     Ok((st, child))
 }
 

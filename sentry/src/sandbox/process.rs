@@ -155,7 +155,10 @@ fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
 fn set_credentials(p: &Process) -> Result<()> {
     let user = p.user();
     let caps = p.capabilities().clone().unwrap_or_default();
-    let bounding = cap_set(&caps, |c| c.bounding().clone())?;
+    // What moat holds, read before the bounding set shrinks.
+    let held = caps::read(None, CapSet::Bounding).context("reading the bounding set")?;
+    let cap_set = |pick: Pick| cap_set(&caps, &held, pick);
+    let bounding = cap_set(|c| c.bounding().clone())?;
     nix::sys::prctl::set_keepcaps(true).context("keepcaps")?;
     for c in caps::all() {
         if !bounding.contains(&c) {
@@ -181,25 +184,25 @@ fn set_credentials(p: &Process) -> Result<()> {
     caps::set(
         None,
         CapSet::Effective,
-        &cap_set(&caps, |c| c.effective().clone())?,
+        &cap_set(|c| c.effective().clone())?,
     )
     .context("setting effective capabilities")?;
     caps::set(
         None,
         CapSet::Inheritable,
-        &cap_set(&caps, |c| c.inheritable().clone())?,
+        &cap_set(|c| c.inheritable().clone())?,
     )
     .context("setting inheritable capabilities")?;
     caps::set(
         None,
         CapSet::Permitted,
-        &cap_set(&caps, |c| c.permitted().clone())?,
+        &cap_set(|c| c.permitted().clone())?,
     )
     .context("setting permitted capabilities")?;
     caps::clear(None, CapSet::Ambient).context("clearing ambient capabilities")?;
     // Like runc: an ambient capability missing from the inheritable or
     // permitted set cannot be raised; warn, do not fail.
-    for c in cap_set(&caps, |c| c.ambient().clone())? {
+    for c in cap_set(|c| c.ambient().clone())? {
         if let Err(e) = caps::raise(None, CapSet::Ambient, c) {
             tracing::warn!("cannot raise ambient {c}: {e}");
         }
@@ -207,18 +210,25 @@ fn set_credentials(p: &Process) -> Result<()> {
     Ok(())
 }
 
-/// One OCI capability set as the `caps` crate's type; unknown names fail.
-fn cap_set(
-    caps: &LinuxCapabilities,
-    pick: impl Fn(&LinuxCapabilities) -> Option<oci_spec::runtime::Capabilities>,
-) -> Result<CapsHashSet> {
+/// One OCI capability set as the `caps` crate's type. Names this kernel
+/// does not know are ignored, and so are capabilities moat itself does
+/// not hold (its bounding set): a sandbox never grants more than its
+/// runtime has, and `--privileged` on a host whose root lacks, say,
+/// CAP_SYS_RESOURCE gets every capability the host can give instead of
+/// failing as runc does.
+type Pick = fn(&LinuxCapabilities) -> Option<oci_spec::runtime::Capabilities>;
+
+fn cap_set(caps: &LinuxCapabilities, held: &CapsHashSet, pick: Pick) -> Result<CapsHashSet> {
     let mut out = CapsHashSet::new();
     for c in pick(caps).unwrap_or_default() {
         let name = serde_json::to_value(c)?;
         let name = name.as_str().unwrap_or_default();
         match Capability::from_str(name) {
-            Ok(cap) if caps::all().contains(&cap) => {
+            Ok(cap) if held.contains(&cap) => {
                 out.insert(cap);
+            }
+            Ok(cap) if caps::all().contains(&cap) => {
+                tracing::warn!("not granting {cap}: moat itself does not hold it")
             }
             _ => tracing::warn!("ignoring capability {name} this kernel does not know"),
         }

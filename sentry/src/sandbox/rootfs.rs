@@ -22,6 +22,45 @@ const DEFAULT_DEVICES: [(&str, u64, u64); 6] = [
     ("/dev/tty", 5, 0),
 ];
 
+/// Host devices a spec may add (`--device`, `--privileged`): only these
+/// character devices, (major, minor); every other one, and every block
+/// device, is left out with a warning. Kernel memory (/dev/mem, kmem,
+/// port), the kernel log (/dev/kmsg), virtual consoles (/dev/tty0...),
+/// raw disks and the like would hand the host to the workload.
+const HOST_DEVICES_ALLOWED: [(i64, i64); 4] = [
+    (5, 1),    // /dev/console (a pty when the container has a terminal)
+    (5, 2),    // /dev/ptmx
+    (10, 200), // /dev/net/tun
+    (10, 229), // /dev/fuse
+];
+
+/// Paths moat masks in every container, whatever the spec says (Docker
+/// drops its list under `--privileged`): they leak or change host state.
+const ALWAYS_MASKED: [&str; 11] = [
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths moat makes read-only in every container: the kernel's tunables
+/// (/proc/sys, /proc/sysrq-trigger, ...) and the whole of /sys.
+const ALWAYS_READONLY: [&str; 6] = [
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+    "/sys",
+];
+
 const DEV_LINKS: [(&str, &str); 5] = [
     ("/proc/self/fd", "/dev/fd"),
     ("/proc/self/fd/0", "/dev/stdin"),
@@ -62,10 +101,12 @@ pub fn prepare(spec: &Spec, rootfs: &Path) -> Result<()> {
 pub fn finalize(spec: &Spec) -> Result<()> {
     let linux = spec.linux().as_ref().context("linux section missing")?;
     let root = Root::open(Path::new("/"))?;
-    for p in linux.masked_paths().as_deref().unwrap_or_default() {
+    let masked = with_baseline(linux.masked_paths().as_deref(), &ALWAYS_MASKED);
+    for p in &masked {
         mask(&root, Path::new(p)).with_context(|| format!("masking {p}"))?;
     }
-    for p in linux.readonly_paths().as_deref().unwrap_or_default() {
+    let readonly_paths = with_baseline(linux.readonly_paths().as_deref(), &ALWAYS_READONLY);
+    for p in &readonly_paths {
         readonly(&root, Path::new(p)).with_context(|| format!("making {p} read-only"))?;
     }
     if spec
@@ -77,6 +118,28 @@ pub fn finalize(spec: &Spec) -> Result<()> {
         remount_bind(Path::new("/"), MsFlags::MS_RDONLY).context("making the rootfs read-only")?;
     }
     Ok(())
+}
+
+/// The spec's paths, then moat's baseline paths the spec did not name.
+fn with_baseline(spec: Option<&[String]>, baseline: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = spec.unwrap_or_default().to_vec();
+    for b in baseline {
+        if !all.iter().any(|p| p == b) {
+            all.push((*b).to_string());
+        }
+    }
+    all
+}
+
+/// Whether a spec device may be created in the container.
+fn host_device_allowed(d: &oci_spec::runtime::LinuxDevice) -> bool {
+    match d.typ() {
+        LinuxDeviceType::C | LinuxDeviceType::U => {
+            HOST_DEVICES_ALLOWED.contains(&(d.major(), d.minor()))
+        }
+        LinuxDeviceType::P => true,
+        _ => false,
+    }
 }
 
 fn pivot(rootfs: &Path) -> Result<()> {
@@ -115,6 +178,16 @@ fn make_devices(root: &Root, devices: &[oci_spec::runtime::LinuxDevice]) -> Resu
         })
         .collect();
     for d in devices {
+        if !host_device_allowed(d) {
+            tracing::warn!(
+                "not creating host device {} ({:?} {}:{}): outside moat's device allowlist",
+                d.path().display(),
+                d.typ(),
+                d.major(),
+                d.minor()
+            );
+            continue;
+        }
         let kind = match d.typ() {
             LinuxDeviceType::B => SFlag::S_IFBLK,
             LinuxDeviceType::P => SFlag::S_IFIFO,
@@ -215,4 +288,52 @@ fn readonly(root: &Root, p: &Path) -> Result<()> {
     )?;
     let fd = root.lookup(p)?.context("vanished")?;
     remount_bind(&proc_fd_path(&fd), MsFlags::MS_RDONLY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_spec::runtime::{LinuxDevice, LinuxDeviceBuilder};
+
+    fn dev(path: &str, typ: LinuxDeviceType, major: i64, minor: i64) -> LinuxDevice {
+        LinuxDeviceBuilder::default()
+            .path(path)
+            .typ(typ)
+            .major(major)
+            .minor(minor)
+            .build()
+            .expect("device")
+    }
+
+    #[test]
+    fn host_devices_outside_the_allowlist_stay_out() {
+        use LinuxDeviceType::{B, C};
+        for d in [
+            dev("/dev/sda", B, 8, 0),
+            dev("/dev/vda", B, 254, 0),
+            dev("/dev/mem", C, 1, 1),
+            dev("/dev/kmsg", C, 1, 11),
+            dev("/dev/tty0", C, 4, 0),
+            dev("/dev/sg0", C, 21, 0),
+            dev("/dev/cpu/0/msr", C, 202, 0),
+        ] {
+            assert!(!host_device_allowed(&d), "{:?}", d.path());
+        }
+        assert!(host_device_allowed(&dev("/dev/fuse", C, 10, 229)));
+        assert!(host_device_allowed(&dev("/dev/net/tun", C, 10, 200)));
+    }
+
+    #[test]
+    fn baseline_paths_join_the_specs_once() {
+        let spec = vec!["/proc/kcore".to_string(), "/custom".to_string()];
+        let all = with_baseline(Some(&spec), &ALWAYS_MASKED);
+        assert_eq!(all.iter().filter(|p| *p == "/proc/kcore").count(), 1);
+        assert!(all.contains(&"/custom".to_string()));
+        assert!(all.contains(&"/sys/firmware".to_string()));
+        // --privileged: Docker asks for nothing, moat keeps its baseline.
+        let ro = with_baseline(None, &ALWAYS_READONLY);
+        for p in ["/proc/sys", "/proc/sysrq-trigger", "/sys"] {
+            assert!(ro.contains(&p.to_string()), "{p}");
+        }
+    }
 }

@@ -8,7 +8,8 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::SystemTime;
-use tokio::sync::watch;
+use std::time::Duration;
+use tokio::sync::{oneshot, watch};
 
 use crate::stdio;
 
@@ -27,6 +28,8 @@ pub struct Proc {
     pub exit: watch::Sender<Option<Exit>>,
     /// The pty master of a `-t` process, for ResizePty.
     pub pty: Option<OwnedFd>,
+    /// Resolves when a `-t` process's output has all been relayed.
+    pub drained: Option<oneshot::Receiver<()>>,
     /// An exec'd process's spec, until it starts.
     pub spec: Option<Process>,
 }
@@ -39,6 +42,7 @@ impl Proc {
             started: false,
             exit: watch::channel(None).0,
             pty: None,
+            drained: None,
             spec,
         }
     }
@@ -54,6 +58,8 @@ pub struct Container {
     pub execs: HashMap<String, Proc>,
     /// The rootfs mounts the shim made (from CreateTaskRequest.rootfs).
     pub mounted_rootfs: bool,
+    /// OOM kills already reported as events.
+    pub oom_kills: u64,
 }
 
 impl Container {
@@ -84,34 +90,45 @@ impl Table {
     }
 
     /// A child of the shim exited: if it is a container's sentry, record
-    /// the init's exit and return (container id, pid).
-    pub fn init_exited(&self, pid: i32, code: i32) -> Option<(String, Exit)> {
+    /// the init's exit once its terminal output is relayed, and return
+    /// (container id, exit).
+    pub async fn init_exited(&self, pid: i32, code: i32) -> Option<(String, Exit)> {
         let exit = Exit {
             code: code as u32,
             at: SystemTime::now(),
         };
+        let found = {
+            let mut map = self.containers.lock().ok()?;
+            map.iter_mut()
+                .find(|(_, c)| c.init.pid == pid)
+                .map(|(id, c)| (id.clone(), c.init.drained.take()))
+        };
+        let Some((id, drained)) = found else {
+            if let Ok(mut early) = self.early_exits.lock() {
+                early.insert(pid, exit);
+            }
+            return None;
+        };
+        drain(drained).await;
         let map = self.containers.lock().ok()?;
-        let found = map
-            .iter()
-            .find(|(_, c)| c.init.pid == pid)
-            .map(|(id, c)| (id.clone(), c));
-        match found {
-            Some((id, c)) => {
-                c.init.exit.send_replace(Some(exit));
-                Some((id, exit))
-            }
-            None => {
-                drop(map);
-                if let Ok(mut early) = self.early_exits.lock() {
-                    early.insert(pid, exit);
-                }
-                None
-            }
-        }
+        map.get(&id)?.init.exit.send_replace(Some(exit));
+        Some((id, exit))
     }
 
     /// An init exit that came before its container was recorded.
     pub fn take_early_exit(&self, pid: i32) -> Option<Exit> {
         self.early_exits.lock().ok()?.remove(&pid)
+    }
+}
+
+/// How long an exit waits for its terminal output: a background process
+/// may keep the pty open forever.
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
+/// Wait (bounded) until a `-t` process's output has reached its FIFO, so
+/// that containerd, told of the exit, does not close IO before it arrives.
+pub async fn drain(drained: Option<oneshot::Receiver<()>>) {
+    if let Some(rx) = drained {
+        let _ = tokio::time::timeout(DRAIN_LIMIT, rx).await;
     }
 }

@@ -1,7 +1,7 @@
 //! Task events published to containerd.
 
 use containerd_shim::protos::events::task::{
-    TaskCreate, TaskDelete, TaskExecAdded, TaskExecStarted, TaskExit, TaskStart,
+    TaskCreate, TaskDelete, TaskExecAdded, TaskExecStarted, TaskExit, TaskOOM, TaskStart,
 };
 use containerd_shim::protos::protobuf::well_known_types::timestamp::Timestamp;
 use containerd_shim::protos::protobuf::{MessageDyn, MessageField};
@@ -107,5 +107,13 @@ impl Events {
         };
         self.send(topics::TASK_EXEC_STARTED_EVENT_TOPIC, Box::new(ev))
             .await;
+    }
+
+    pub async fn oom(&self, id: &str) {
+        let ev = TaskOOM {
+            container_id: id.into(),
+            ..Default::default()
+        };
+        self.send(topics::TASK_OOM_EVENT_TOPIC, Box::new(ev)).await;
     }
 }

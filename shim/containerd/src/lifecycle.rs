@@ -43,6 +43,7 @@ impl TaskService {
             Some(c.init.pid)
         })?;
         self.events.started(id, pid).await;
+        crate::oom::watch(self.table.clone(), self.events.clone(), id.to_string());
         Ok(pid)
     }
 
@@ -63,9 +64,12 @@ impl TaskService {
             drop(opened);
             r
         });
-        let pty = match &console {
-            Some(c) => Some(receive_pty(c, &paths).await?),
-            None => None,
+        let (pty, drained) = match &console {
+            Some(c) => {
+                let pty = receive_pty(c, &paths).await?;
+                (Some(pty.master), Some(pty.drained))
+            }
+            None => (None, None),
         };
         let execution = starting.await.map_err(failed)?.map_err(failed)?;
         let pid = execution.pid;
@@ -84,6 +88,7 @@ impl TaskService {
                 .and_then(Result::ok)
                 .unwrap_or(255);
             let at = SystemTime::now();
+            crate::container::drain(drained).await;
             exit.send_replace(Some(Exit {
                 code: code as u32,
                 at,
@@ -121,14 +126,18 @@ impl TaskService {
             drop(opened);
             r
         });
-        let pty = match &console {
-            Some(c) => Some(receive_pty(c, &paths).await?),
-            None => None,
+        let (pty, drained) = match &console {
+            Some(c) => {
+                let pty = receive_pty(c, &paths).await?;
+                (Some(pty.master), Some(pty.drained))
+            }
+            None => (None, None),
         };
         let st = creating.await.map_err(failed)?.map_err(failed)?;
         let pid = st.sentry.pid;
         let mut init = Proc::new(pid, paths, None);
         init.pty = pty;
+        init.drained = drained;
         if let Some(exit) = self.table.take_early_exit(pid) {
             init.exit.send_replace(Some(exit));
         }
@@ -139,6 +148,7 @@ impl TaskService {
                 init,
                 execs: Default::default(),
                 mounted_rootfs,
+                oom_kills: 0,
             },
         );
         self.events
@@ -152,7 +162,7 @@ impl TaskService {
 async fn receive_pty(
     console: &stdio::ConsoleSocket,
     paths: &stdio::Paths,
-) -> TtrpcResult<std::os::fd::OwnedFd> {
+) -> TtrpcResult<stdio::Pty> {
     let listener = console.try_clone_listener().map_err(failed)?;
     let master = tokio::task::spawn_blocking(move || stdio::ConsoleSocket::receive_on(&listener))
         .await

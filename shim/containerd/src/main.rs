@@ -11,6 +11,7 @@ mod container;
 mod events;
 mod lifecycle;
 mod metrics;
+mod oom;
 mod options;
 mod service;
 mod stdio;

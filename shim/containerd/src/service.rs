@@ -106,9 +106,14 @@ async fn watch_exits(table: Arc<Table>, events: Arc<Events>) {
     tokio::spawn(async move {
         while let Some(e) = sub.rx.recv().await {
             if let Subject::Pid(pid) = e.subject {
-                if let Some((id, exit)) = table.init_exited(pid, e.exit_code) {
-                    events.exited(&id, "", pid, exit.code, exit.at).await;
-                }
+                // Apart: an exit may wait for its terminal output.
+                let (table, events) = (table.clone(), events.clone());
+                tokio::spawn(async move {
+                    if let Some((id, exit)) = table.init_exited(pid, e.exit_code).await {
+                        crate::oom::check(&table, &events, &id).await;
+                        events.exited(&id, "", pid, exit.code, exit.at).await;
+                    }
+                });
             }
         }
     });

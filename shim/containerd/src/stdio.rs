@@ -155,7 +155,14 @@ impl Drop for ConsoleSocket {
 
 /// Relay a pty master to the FIFOs on two threads: stdin → master,
 /// master → stdout. Ends with the pty.
-pub fn relay_pty(master: OwnedFd, p: &Paths) -> Result<OwnedFd> {
+/// The relay's output side is done once the pty has no writer left and
+/// everything written was copied: `drained` then resolves.
+pub struct Pty {
+    pub master: OwnedFd,
+    pub drained: tokio::sync::oneshot::Receiver<()>,
+}
+
+pub fn relay_pty(master: OwnedFd, p: &Paths) -> Result<Pty> {
     let keep = master.try_clone()?;
     if !p.stdin.is_empty() {
         let mut from = OpenOptions::new().read(true).write(true).open(&p.stdin)?;
@@ -168,8 +175,16 @@ pub fn relay_pty(master: OwnedFd, p: &Paths) -> Result<OwnedFd> {
         OpenOptions::new().read(true).write(true).open(&p.stdout)?
     };
     let mut from = File::from(master);
-    std::thread::spawn(move || std::io::copy(&mut from, &mut to));
-    Ok(keep)
+    let (done, drained) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        // Ends at EIO: every slave descriptor is closed and the data read.
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = done.send(());
+    });
+    Ok(Pty {
+        master: keep,
+        drained,
+    })
 }
 
 /// TIOCSWINSZ on a pty master.
