@@ -15,7 +15,7 @@ cargo test --workspace --exclude moat-tests 2>&1 | tee -a "$out"
 "$MOAT_REPO/hack/daemons.sh" start
 "$MOAT_REPO/hack/images.sh"
 log "integration tests"
-cargo test -p moat-tests --tests -- --test-threads=2 2>&1 | tee -a "$out"
+cargo test --no-fail-fast -p moat-tests --tests -- --test-threads=2 2>&1 | tee -a "$out"
 
 # One closing line over every test binary.
 passed=$(grep -o '[0-9]* passed' "$out" | awk '{s+=$1} END {print s+0}')

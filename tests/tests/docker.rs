@@ -332,7 +332,7 @@ fn sysinfo_reports_the_memory_limit() {
 fn loopback_is_up_through_dockers_hook() {
     setup();
     // Docker's prestart hook (libnetwork-setkey) configures the netns.
-    let out = docker_run(&["busybox", "sh", "-c", "nc -l -p 7000 > /tmp/got & for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.2; echo ping | nc 127.0.0.1 7000 2>/dev/null && break; done; wait; cat /tmp/got"]);
+    let out = docker_run(&["busybox", "sh", "-c", "nc -l -p 7000 > /tmp/got & for i in $(seq 50); do sleep 0.2; echo ping | nc 127.0.0.1 7000 && break; done; wait; cat /tmp/got"]);
     assert_eq!(text(&out.stdout).trim(), "ping", "{}", text(&out.stderr));
 }
 
