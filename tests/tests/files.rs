@@ -169,13 +169,14 @@ fn the_gofer_is_confined_and_dies_with_its_sentry() {
 }
 
 #[test]
-fn a_dead_gofer_leaves_file_calls_to_the_kernel() {
+fn a_dead_gofer_fails_file_calls_with_eio_and_leaves_nothing() {
     setup();
     if !is_moat() {
         return;
     }
     let c = Container::start(&["busybox", "sleep", "60"]);
     let pid = c.inspect("{{.State.Pid}}");
+    let id = c.inspect("{{.Id}}");
     let mut gofer = None;
     assert!(eventually(Duration::from_secs(10), || {
         gofer = gofer_of(&pid);
@@ -187,19 +188,17 @@ fn a_dead_gofer_leaves_file_calls_to_the_kernel() {
         &gofer, "State"
     )
     .is_empty()));
-    // stat, readlink and test still answer (natively), not EIO.
-    let out = docker(&[
-        "exec",
-        &c.name,
-        "sh",
-        "-c",
-        "stat -c '%n %s' /etc/passwd && readlink /bin/sh; test -r /etc/passwd && echo r",
-    ]);
-    let got = text(&out.stdout);
+    // Fail closed: the sentry answers EIO, never the host's path walk.
+    let out = docker(&["exec", &c.name, "stat", "-c", "%n", "/etc/passwd"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "stat answered without a gofer: {}", text(&out.stdout));
+    assert!(err.contains("Input/output error"), "{err}");
+    // The container still stops, and leaves no process behind.
+    let rm = docker(&["rm", "-f", &c.name]);
+    assert!(rm.status.success(), "{}", text(&rm.stderr));
     assert!(
-        got.starts_with("/etc/passwd "),
-        "{got} {}",
-        text(&out.stderr)
+        eventually(Duration::from_secs(10), || host_processes(&id).is_empty()),
+        "left: {:?}",
+        host_processes(&id)
     );
-    assert!(got.ends_with("r\n"), "{got}");
 }

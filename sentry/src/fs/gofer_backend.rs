@@ -24,7 +24,6 @@ use std::sync::{Mutex, MutexGuard};
 use moat_goferproto::{Client, ClientError, Handle, Name, Stat, Statfs};
 use moat_vfs::{Attr, Backend, Errno, FileType, Node, Result};
 
-use super::native::NATIVE;
 
 /// Duplicate handles are closed once this many are waiting.
 const CLOSE_BATCH: usize = 64;
@@ -46,17 +45,17 @@ struct Inner {
     retired: Vec<Handle>,
 }
 
-/// The errno of a failed gofer call: the gofer's own, or, when the link
-/// to the gofer is broken (it died: killed, out of memory in the
-/// container's cgroup), [`NATIVE`], so the call runs natively as it did
-/// before the sentry resolved paths rather than failing with EIO.
+/// The errno of a failed gofer call: the gofer's own, or EIO when the
+/// link to the gofer is broken (it died: killed, out of memory in the
+/// container's cgroup). Fail closed: a workload that kills its gofer must
+/// not get the host kernel's path walk back.
 fn errno(e: ClientError) -> Errno {
     match e {
         ClientError::Remote(e) => Errno(e as i32),
         e => {
             static WARNED: std::sync::Once = std::sync::Once::new();
-            WARNED.call_once(|| tracing::error!("gofer: {e}; file calls run natively"));
-            NATIVE
+            WARNED.call_once(|| tracing::error!("gofer: {e}; file calls fail with EIO"));
+            Errno(libc::EIO)
         }
     }
 }
