@@ -60,8 +60,8 @@ fn children(pid: u32) -> Vec<u32> {
 }
 
 /// Processes of container `id` a fault may hit, as (pid, role): the
-/// sentry, an exec stage, the container's init (pid 1 of its namespace)
-/// and exec'd processes. Not the `moat` CLI: killing `moat delete` leaves
+/// sentry, its gofer, an exec stage, the container's init (pid 1 of its
+/// namespace) and exec'd processes. Not the `moat` CLI: killing `moat delete` leaves
 /// containerd's shim waiting, as killing `runc delete` does, since Docker
 /// never retries the delete.
 fn victims(id: &str) -> Vec<(u32, &'static str)> {
@@ -80,7 +80,12 @@ fn victims(id: &str) -> Vec<(u32, &'static str)> {
                 out.push((pid, "sentry"));
                 for kid in children(pid) {
                     let k = std::fs::read(format!("/proc/{kid}/cmdline")).unwrap_or_default();
-                    if String::from_utf8_lossy(&k).contains("spawner") {
+                    let k = String::from_utf8_lossy(&k);
+                    if k.contains("spawner") {
+                        continue;
+                    }
+                    if k.contains("moat-gofer") {
+                        out.push((kid, "gofer"));
                         continue;
                     }
                     // The init is pid 1 of the container's pid namespace;
