@@ -22,7 +22,10 @@ fi
 "$MOAT_REPO/hack/daemons.sh" start
 "$MOAT_REPO/hack/images.sh" --bench
 RES=$(mktemp -d)
-trap 'rm -rf "$RES"' EXIT
+# Debian's runsc chowns the host's /dev/null (a container's stdin) to
+# nobody: put its owner back when the benchmark ends.
+null_owner=$(stat -c %u:%g /dev/null)
+trap 'rm -rf "$RES"; chown "$null_owner" /dev/null' EXIT
 DR=(docker run --rm --network=none)
 
 # record ITEM RUNTIME VALUE

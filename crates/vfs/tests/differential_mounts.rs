@@ -234,7 +234,7 @@ impl Mounted {
             .expect("mask dir");
         } else {
             sys_mount(
-                Path::new("/dev/null"),
+                &null_device(),
                 &self.disk(&dst),
                 None,
                 libc::MS_BIND,
@@ -291,6 +291,25 @@ impl Mounted {
     }
 }
 
+/// What file masks bind: a null device of the test's own, root's and mode
+/// 0666 like a pristine /dev/null. The host's /dev/null may have another
+/// owner (Debian's runsc chowns it to nobody), which changes the kernel's
+/// answers for O_CREAT.
+fn null_device() -> PathBuf {
+    PathBuf::from(std::env::var_os(ENV).expect("child only")).join("null")
+}
+
+fn make_null_device(base: &Path) {
+    std::fs::create_dir_all(base).expect("mkdir base");
+    let path = std::ffi::CString::new(null_device().into_os_string().into_encoded_bytes())
+        .expect("path");
+    // SAFETY: mknod reads the NUL-terminated path we own; makedev is pure.
+    let r = unsafe { libc::mknod(path.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
+    assert_eq!(r, 0, "mknod null: {}", std::io::Error::last_os_error());
+    // SAFETY: chmod reads the same path; the umask may have cut the mode.
+    assert_eq!(unsafe { libc::chmod(path.as_ptr(), 0o666) }, 0);
+}
+
 /// The work, in the child's private mount namespace.
 #[test]
 fn in_private_mount_namespace() {
@@ -298,6 +317,7 @@ fn in_private_mount_namespace() {
         return;
     }; // only in the child
     let base = PathBuf::from(base);
+    make_null_device(&base);
     let mut rng = Rng(SEED);
     let mut tally = Tally::default();
     for i in 0..TREES {
