@@ -298,3 +298,62 @@ fn an_oom_killed_task_is_reported_with_a_task_oom_event() {
     assert!(oom.is_some() && oom < exit, "OOM not reported before the exit: {logged}");
     assert_gone(&id);
 }
+
+/// Faults: the shim killed with SIGKILL at a random point of `run -d`,
+/// `exec` or `delete -f`, over `MOAT_FAULT_CYCLES` cycles (default 6;
+/// `MOAT_FAULT_SEED` replays): containerd's cleanup (the shim's `delete`
+/// action) and ours leave nothing of the container behind.
+#[test]
+fn a_shim_killed_at_random_points_leaves_nothing() {
+    ready();
+    let cycles: u32 = std::env::var("MOAT_FAULT_CYCLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(6);
+    let mut seed: u64 = std::env::var("MOAT_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::process::id() as u64 * 2654435761)
+        | 1;
+    println!("MOAT_FAULT_SEED={seed}");
+    let mut below = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for cycle in 0..cycles {
+        let id = unique("ctr-shim-fault");
+        let phase = ["run", "exec", "delete"][below(3) as usize];
+        if phase != "run" {
+            assert!(ctr_run(&id, &["-d"], &["sleep", "600"]).status.success());
+        }
+        let args: Vec<String> = match phase {
+            "run" => vec!["run", "-d", "--runtime", RUNTIME, IMAGE, &id, "sleep", "600"],
+            "exec" => vec!["task", "exec", "--exec-id", "x", &id, "sleep", "1"],
+            _ => vec!["task", "delete", "-f", &id],
+        }
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+        let mut cmd = Command::new("ctr")
+            .arg("-n")
+            .arg(NS)
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(below(400)));
+        let shims = pids_of(&format!("containerd-shim-moat-v1 -namespace {NS} -id {id} "));
+        shims.iter().for_each(|p| sigkill(*p));
+        println!("cycle {cycle}: {phase}, killed {} shim(s)", shims.len());
+        let done = eventually(Duration::from_secs(30), || matches!(cmd.try_wait(), Ok(Some(_))));
+        if !done {
+            let _ = cmd.kill();
+        }
+        let _ = cmd.wait();
+        remove(&id);
+        assert_gone(&id);
+    }
+}
