@@ -4,7 +4,9 @@
 use containerd_shim::protos::api;
 use containerd_shim::protos::protobuf::MessageField;
 use containerd_shim::TtrpcResult;
+use std::os::fd::OwnedFd;
 use std::path::Path;
+use tokio::sync::oneshot;
 use std::time::SystemTime;
 
 use crate::container::{Container, Exit, Proc};
@@ -64,13 +66,7 @@ impl TaskService {
             drop(opened);
             r
         });
-        let (pty, drained) = match &console {
-            Some(c) => {
-                let pty = receive_pty(c, &paths).await?;
-                (Some(pty.master), Some(pty.drained))
-            }
-            None => (None, None),
-        };
+        let (pty, drained) = receive_pty(console.as_ref(), &paths).await?;
         let execution = starting.await.map_err(failed)?.map_err(failed)?;
         let pid = execution.pid;
         let exit = self.with(id, exec_id, |c| {
@@ -126,13 +122,7 @@ impl TaskService {
             drop(opened);
             r
         });
-        let (pty, drained) = match &console {
-            Some(c) => {
-                let pty = receive_pty(c, &paths).await?;
-                (Some(pty.master), Some(pty.drained))
-            }
-            None => (None, None),
-        };
+        let (pty, drained) = receive_pty(console.as_ref(), &paths).await?;
         let st = creating.await.map_err(failed)?.map_err(failed)?;
         let pid = st.sentry.pid;
         let mut init = Proc::new(pid, paths, None);
@@ -158,17 +148,23 @@ impl TaskService {
     }
 }
 
-/// Accept the sentry's pty master on `console` and relay it to the FIFOs.
+/// With a `console` (a `-t` process): accept the sentry's pty master on
+/// it, relay it to the FIFOs, and return the master (for ResizePty) and
+/// the relay's "drained" signal.
 async fn receive_pty(
-    console: &stdio::ConsoleSocket,
+    console: Option<&stdio::ConsoleSocket>,
     paths: &stdio::Paths,
-) -> TtrpcResult<stdio::Pty> {
+) -> TtrpcResult<(Option<OwnedFd>, Option<oneshot::Receiver<()>>)> {
+    let Some(console) = console else {
+        return Ok((None, None));
+    };
     let listener = console.try_clone_listener().map_err(failed)?;
     let master = tokio::task::spawn_blocking(move || stdio::ConsoleSocket::receive_on(&listener))
         .await
         .map_err(failed)?
         .map_err(failed)?;
-    stdio::relay_pty(master, paths).map_err(failed)
+    let pty = stdio::relay_pty(master, paths).map_err(failed)?;
+    Ok((Some(pty.master), Some(pty.drained)))
 }
 
 pub fn proc_state(id: &str, exec_id: &str, c: &Container, p: &Proc) -> api::StateResponse {
