@@ -162,10 +162,26 @@ pub(crate) fn workload_pids(st: &ContainerState) -> Vec<i32> {
         .map(|c| c.pids());
     let mut pids = from_cgroup.unwrap_or_else(|| descendants(st.sentry.pid));
     // A cgroup lists threads too; and the sentry's helpers (its spawner,
-    // exec stages) run the sentry's binary: neither is a workload process.
-    let sentry_exe = exe_id(st.sentry.pid);
-    pids.retain(|&p| p != st.sentry.pid && is_process(p) && exe_id(p) != sentry_exe);
+    // exec stages, its gofer) run moat's binaries: none is a workload
+    // process. Compared by file identity, which a workload cannot fake.
+    let helpers = helper_exes(st.sentry.pid);
+    pids.retain(|&p| {
+        p != st.sentry.pid && is_process(p) && !exe_id(p).is_some_and(|e| helpers.contains(&e))
+    });
     pids
+}
+
+/// The (device, inode) of the sentry's binary and of the gofer beside it.
+fn helper_exes(sentry: i32) -> Vec<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut ids: Vec<(u64, u64)> = exe_id(sentry).into_iter().collect();
+    let gofer = fs::read_link(format!("/proc/{sentry}/exe"))
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("moat-gofer")));
+    if let Some(m) = gofer.and_then(|g| fs::metadata(g).ok()) {
+        ids.push((m.dev(), m.ino()));
+    }
+    ids
 }
 
 /// A thread group leader (a process), not one of its other threads.
