@@ -243,11 +243,18 @@ fn runtime_options_file_sets_log_path_and_strace() {
     let log_path = dir.join("logs/%ID%.log");
     std::fs::write(
         &config,
-        format!("log_path = {:?}\n[sentry]\nstrace = true\n", log_path.to_str().unwrap()),
+        format!(
+            "log_path = {:?}\n[sentry]\nstrace = true\n",
+            log_path.to_str().unwrap()
+        ),
     )
     .unwrap();
     let cfg = config.to_str().unwrap().to_string();
-    let out = ctr_run(&id, &["--rm", "--runtime-config-path", &cfg], &["uname", "-r"]);
+    let out = ctr_run(
+        &id,
+        &["--rm", "--runtime-config-path", &cfg],
+        &["uname", "-r"],
+    );
     let log = std::fs::read_to_string(dir.join(format!("logs/{id}.log"))).unwrap_or_default();
     // A typo is refused with the file and the key named.
     std::fs::write(&config, "log_levle = \"debug\"\n").unwrap();
@@ -257,12 +264,16 @@ fn runtime_options_file_sets_log_path_and_strace() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        log.lines().any(|l| l.contains("uname(") && l.contains("= 0")),
+        log.lines()
+            .any(|l| l.contains("uname(") && l.contains("= 0")),
         "strace lines missing from the configured log: {log}"
     );
     assert!(!bad.status.success());
     let err = text(&bad.stderr);
-    assert!(err.contains("log_levle") && err.contains("moat.toml"), "{err}");
+    assert!(
+        err.contains("log_levle") && err.contains("moat.toml"),
+        "{err}"
+    );
     assert_gone(&bad_id);
 }
 
@@ -282,10 +293,16 @@ fn an_oom_killed_task_is_reported_with_a_task_oom_event() {
     let out = ctr_run(
         &id,
         &["--rm", "--memory-limit", &limit],
-        &["sh", "-c", "x=$(head -c 134217728 /dev/zero | tr '\\0' a); echo survived"],
+        &[
+            "sh",
+            "-c",
+            "x=$(head -c 134217728 /dev/zero | tr '\\0' a); echo survived",
+        ],
     );
     let seen = eventually(Duration::from_secs(5), || {
-        std::fs::read_to_string(&log).unwrap_or_default().contains("/tasks/exit")
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("/tasks/exit")
     });
     let _ = events.kill();
     let _ = events.wait();
@@ -293,9 +310,16 @@ fn an_oom_killed_task_is_reported_with_a_task_oom_event() {
     let _ = std::fs::remove_file(&log);
     assert_eq!(out.status.code(), Some(137), "{}", text(&out.stderr));
     assert!(seen, "no exit event: {logged}");
-    let oom = logged.lines().position(|l| l.contains("/tasks/oom") && l.contains(&id));
-    let exit = logged.lines().position(|l| l.contains("/tasks/exit") && l.contains(&id));
-    assert!(oom.is_some() && oom < exit, "OOM not reported before the exit: {logged}");
+    let oom = logged
+        .lines()
+        .position(|l| l.contains("/tasks/oom") && l.contains(&id));
+    let exit = logged
+        .lines()
+        .position(|l| l.contains("/tasks/exit") && l.contains(&id));
+    assert!(
+        oom.is_some() && oom < exit,
+        "OOM not reported before the exit: {logged}"
+    );
     assert_gone(&id);
 }
 
@@ -329,7 +353,16 @@ fn a_shim_killed_at_random_points_leaves_nothing() {
             assert!(ctr_run(&id, &["-d"], &["sleep", "600"]).status.success());
         }
         let args: Vec<String> = match phase {
-            "run" => vec!["run", "-d", "--runtime", RUNTIME, IMAGE, &id, "sleep", "600"],
+            "run" => vec![
+                "run",
+                "-d",
+                "--runtime",
+                RUNTIME,
+                IMAGE,
+                &id,
+                "sleep",
+                "600",
+            ],
             "exec" => vec!["task", "exec", "--exec-id", "x", &id, "sleep", "1"],
             _ => vec!["task", "delete", "-f", &id],
         }
@@ -345,10 +378,14 @@ fn a_shim_killed_at_random_points_leaves_nothing() {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(below(400)));
-        let shims = pids_of(&format!("containerd-shim-moat-v1 -namespace {NS} -id {id} "));
+        let shims = pids_of(&format!(
+            "containerd-shim-moat-v1 -namespace {NS} -id {id} "
+        ));
         shims.iter().for_each(|p| sigkill(*p));
         println!("cycle {cycle}: {phase}, killed {} shim(s)", shims.len());
-        let done = eventually(Duration::from_secs(30), || matches!(cmd.try_wait(), Ok(Some(_))));
+        let done = eventually(Duration::from_secs(30), || {
+            matches!(cmd.try_wait(), Ok(Some(_)))
+        });
         if !done {
             let _ = cmd.kill();
         }

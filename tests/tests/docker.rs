@@ -343,14 +343,23 @@ fn host_pid_namespace_is_not_shared_with_the_workload() {
     // workload a pid namespace of its own regardless (the sentry and
     // every host process stay out of its sight and reach).
     let out = docker_run(&[
-        "--pid=host", "busybox", "sh", "-c",
+        "--pid=host",
+        "busybox",
+        "sh",
+        "-c",
         "echo $$; ls /proc | grep -c '^[0-9]'",
     ]);
     let report = text(&out.stdout);
-    let nums: Vec<u32> = report.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    let nums: Vec<u32> = report
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
     assert_eq!(nums.len(), 2, "{report} {}", text(&out.stderr));
     if is_moat() {
-        assert_eq!(nums[0], 1, "the shell is not its namespace's init: {report}");
+        assert_eq!(
+            nums[0], 1,
+            "the shell is not its namespace's init: {report}"
+        );
         assert!(nums[1] < 5, "host processes visible: {report}");
     } else {
         assert!(nums[1] > 5, "{report}");
@@ -363,7 +372,9 @@ fn network_container_mode_joins_the_sandbox_not_the_host() {
     // Docker names the donor's netns by its task pid, the sentry's under
     // moat: the sentry must be in its sandbox's netns, not the host's.
     let donor = Container::start(&[
-        "busybox", "sh", "-c",
+        "busybox",
+        "sh",
+        "-c",
         "mkdir /www && echo from-donor > /www/i && exec httpd -f -p 127.0.0.1:8080 -h /www",
     ]);
     let rt = format!("--runtime={}", runtime());
@@ -374,7 +385,10 @@ fn network_container_mode_joins_the_sandbox_not_the_host() {
     ]);
     let report = text(&out.stdout);
     assert!(out.status.success(), "{report} {}", text(&out.stderr));
-    assert_eq!(report.split_whitespace().collect::<Vec<_>>(), ["lo", "from-donor"]);
+    assert_eq!(
+        report.split_whitespace().collect::<Vec<_>>(),
+        ["lo", "from-donor"]
+    );
 }
 
 #[test]

@@ -191,7 +191,11 @@ fn a_dead_gofer_fails_file_calls_with_eio_and_leaves_nothing() {
     // Fail closed: the sentry answers EIO, never the host's path walk.
     let out = docker(&["exec", &c.name, "stat", "-c", "%n", "/etc/passwd"]);
     let err = text(&out.stderr);
-    assert!(!out.status.success(), "stat answered without a gofer: {}", text(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "stat answered without a gofer: {}",
+        text(&out.stdout)
+    );
     assert!(err.contains("Input/output error"), "{err}");
     // The container still stops, and leaves no process behind.
     let rm = docker(&["rm", "-f", &c.name]);

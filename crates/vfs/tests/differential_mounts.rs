@@ -233,13 +233,7 @@ impl Mounted {
             )
             .expect("mask dir");
         } else {
-            sys_mount(
-                &null_device(),
-                &self.disk(&dst),
-                None,
-                libc::MS_BIND,
-            )
-            .expect("mask file");
+            sys_mount(&null_device(), &self.disk(&dst), None, libc::MS_BIND).expect("mask file");
         }
         let tree = self.vfs.mounts().get(id).expect("mount").tree;
         self.idents
@@ -301,8 +295,8 @@ fn null_device() -> PathBuf {
 
 fn make_null_device(base: &Path) {
     std::fs::create_dir_all(base).expect("mkdir base");
-    let path = std::ffi::CString::new(null_device().into_os_string().into_encoded_bytes())
-        .expect("path");
+    let path =
+        std::ffi::CString::new(null_device().into_os_string().into_encoded_bytes()).expect("path");
     // SAFETY: mknod reads the NUL-terminated path we own; makedev is pure.
     let r = unsafe { libc::mknod(path.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
     assert_eq!(r, 0, "mknod null: {}", std::io::Error::last_os_error());

@@ -24,7 +24,6 @@ use std::sync::{Mutex, MutexGuard};
 use moat_goferproto::{Client, ClientError, Handle, Name, Stat, Statfs};
 use moat_vfs::{Attr, Backend, Errno, FileType, Node, Result};
 
-
 /// Duplicate handles are closed once this many are waiting.
 const CLOSE_BATCH: usize = 64;
 

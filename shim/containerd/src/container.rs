@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::SystemTime;
 use std::time::Duration;
+use std::time::SystemTime;
 use tokio::sync::{oneshot, watch};
 
 use crate::stdio;

@@ -6,8 +6,8 @@ use containerd_shim::protos::protobuf::MessageField;
 use containerd_shim::TtrpcResult;
 use std::os::fd::OwnedFd;
 use std::path::Path;
-use tokio::sync::oneshot;
 use std::time::SystemTime;
+use tokio::sync::oneshot;
 
 use crate::container::{Container, Exit, Proc};
 use crate::events::timestamp;

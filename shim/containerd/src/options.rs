@@ -50,10 +50,12 @@ impl Config {
         let Some(any) = options.filter(|a| !a.value.is_empty()) else {
             return Ok(Config::default());
         };
-        let (type_url, path, body) = decode(&any.value)
-            .map_err(|e| format!("runtime options ({}): {e}", any.type_url))?;
+        let (type_url, path, body) =
+            decode(&any.value).map_err(|e| format!("runtime options ({}): {e}", any.type_url))?;
         if !type_url.is_empty() && type_url != TYPE_URL {
-            return Err(format!("runtime options: TypeUrl {type_url:?}, want {TYPE_URL:?}"));
+            return Err(format!(
+                "runtime options: TypeUrl {type_url:?}, want {TYPE_URL:?}"
+            ));
         }
         match (path.is_empty(), body.is_empty()) {
             (true, true) => Ok(Config::default()),
@@ -123,12 +125,19 @@ mod tests {
 
     #[test]
     fn config_body_and_type_url() {
-        let a = any(&[(1, TYPE_URL), (3, "log_level = \"debug\"\n[sentry]\nstrace = true\n")]);
+        let a = any(&[
+            (1, TYPE_URL),
+            (3, "log_level = \"debug\"\n[sentry]\nstrace = true\n"),
+        ]);
         let c = Config::from_request(Some(&a)).unwrap();
         assert_eq!(c.log_level, LogLevel::Debug);
         assert!(c.sentry.strace);
         let mut rt = Runtime::new("/run/x");
-        Config { log_path: Some("/l/%ID%.log".into()), ..c }.apply(&mut rt, "c1", Path::new("/b"));
+        Config {
+            log_path: Some("/l/%ID%.log".into()),
+            ..c
+        }
+        .apply(&mut rt, "c1", Path::new("/b"));
         assert_eq!(rt.log, Some(PathBuf::from("/l/c1.log")));
         assert!(rt.debug && rt.strace);
     }
@@ -136,11 +145,17 @@ mod tests {
     #[test]
     fn errors_name_the_problem() {
         let wrong = any(&[(1, "io.containerd.runsc.v1.options")]);
-        assert!(Config::from_request(Some(&wrong)).unwrap_err().contains("TypeUrl"));
+        assert!(Config::from_request(Some(&wrong))
+            .unwrap_err()
+            .contains("TypeUrl"));
         let typo = any(&[(3, "log_levle = \"debug\"")]);
-        assert!(Config::from_request(Some(&typo)).unwrap_err().contains("log_levle"));
+        assert!(Config::from_request(Some(&typo))
+            .unwrap_err()
+            .contains("log_levle"));
         let missing = any(&[(2, "/nonexistent/moat.toml")]);
-        assert!(Config::from_request(Some(&missing)).unwrap_err().contains("/nonexistent/moat.toml"));
+        assert!(Config::from_request(Some(&missing))
+            .unwrap_err()
+            .contains("/nonexistent/moat.toml"));
         assert_eq!(Config::from_request(None).unwrap(), Config::default());
     }
 }
