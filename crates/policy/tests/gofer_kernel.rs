@@ -2,20 +2,10 @@
 //! `gofer_filter()` and makes calls; its exit status names the first one
 //! with an unexpected result.
 
+mod common;
+
+use common::child::{assert_checks_in_child, sys, Check};
 use moat_policy::{confine::gofer_filter, install};
-
-struct Check {
-    what: &'static str,
-    call: fn() -> libc::c_long,
-    /// The errno it must fail with; 0: it must succeed.
-    errno: i32,
-}
-
-fn sys(nr: libc::c_long, a: [libc::c_long; 3]) -> libc::c_long {
-    // SAFETY: raw system calls whose pointer arguments are null or point
-    // at static, NUL-terminated strings.
-    unsafe { libc::syscall(nr, a[0], a[1], a[2]) }
-}
 
 static ROOT: &[u8] = b"/\0";
 static SH: &[u8] = b"/bin/sh\0";
@@ -88,55 +78,15 @@ const CHECKS: &[Check] = &[
     },
 ];
 
-fn child(prog: &[libc::sock_filter]) -> i32 {
-    // SAFETY: prctl with integer arguments.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-        return 100;
-    }
-    if install(prog, 0).is_err() {
-        return 101;
-    }
-    for (i, c) in CHECKS.iter().enumerate() {
-        let r = (c.call)();
-        // SAFETY: reading this thread's errno.
-        let e = if r < 0 {
-            unsafe { *libc::__errno_location() }
-        } else {
-            0
-        };
-        if e != c.errno {
-            return i as i32 + 1;
-        }
-    }
-    0
-}
-
 #[test]
 fn kernel_enforces_the_gofer_allowlist() {
     let prog = match gofer_filter() {
         Ok(p) => p,
         Err(e) => panic!("{e}"),
     };
-    // SAFETY: the child makes system calls only (no allocation, no locks)
-    // and leaves with _exit.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
-    if pid == 0 {
-        let code = child(&prog);
-        // SAFETY: ends the child without running the parent's destructors.
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(r, pid);
-    assert!(libc::WIFEXITED(status), "child died: status {status:#x}");
-    let code = libc::WEXITSTATUS(status);
-    let what = match code {
-        0 => "",
-        100 => "PR_SET_NO_NEW_PRIVS failed",
-        101 => "the kernel refused the gofer's filter",
-        i => CHECKS.get(i as usize - 1).map_or("?", |c| c.what),
-    };
-    assert_eq!(code, 0, "{what}");
+    assert_checks_in_child(
+        || install(&prog, 0).map(|_| ()).map_err(|_| 101),
+        CHECKS,
+        &[(101, "the kernel refused the gofer's filter")],
+    );
 }

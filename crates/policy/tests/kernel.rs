@@ -5,22 +5,11 @@
 
 mod common;
 
+use common::child::{assert_checks_in_child, sys, Check};
+
 use moat_policy::{
     compile_oci, emulated_nrs, install, moat_filter, SECCOMP_FILTER_FLAG_NEW_LISTENER,
 };
-
-/// One call in the child and the errno it must fail with (0: it must succeed).
-struct Check {
-    what: &'static str,
-    call: fn() -> libc::c_long,
-    errno: i32,
-}
-
-fn sys(nr: libc::c_long, a: [libc::c_long; 3]) -> libc::c_long {
-    // SAFETY: raw system calls whose pointer arguments are null or point
-    // at static, NUL-terminated strings.
-    unsafe { libc::syscall(nr, a[0], a[1], a[2]) }
-}
 
 static NODE: &[u8] = b"/nonexistent-moat-policy-test/node\0";
 
@@ -110,34 +99,6 @@ const CHECKS: &[Check] = &[
 
 /// In the child: install, run the checks; the exit status is 0 or the
 /// 1-based index of the first failing check (100+ for install failures).
-fn child(moat: &[libc::sock_filter], oci: &moat_policy::CompiledProfile) -> i32 {
-    // SAFETY: prctl with integer arguments.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-        return 100;
-    }
-    match install(moat, SECCOMP_FILTER_FLAG_NEW_LISTENER) {
-        Ok(Some(listener)) => drop(listener),
-        Ok(None) => return 101,
-        Err(_) => return 102,
-    }
-    if install(&oci.program, oci.flags).is_err() {
-        return 103;
-    }
-    for (i, c) in CHECKS.iter().enumerate() {
-        let r = (c.call)();
-        // SAFETY: reading this thread's errno.
-        let e = if r < 0 {
-            unsafe { *libc::__errno_location() }
-        } else {
-            0
-        };
-        if e != c.errno {
-            return i as i32 + 1;
-        }
-    }
-    0
-}
-
 #[test]
 fn kernel_enforces_the_stack() {
     let moat = moat_filter();
@@ -146,28 +107,23 @@ fn kernel_enforces_the_stack() {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     };
-    // SAFETY: the child makes system calls only (no allocation, no locks)
-    // and leaves with _exit.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
-    if pid == 0 {
-        let code = child(&moat, &oci);
-        // SAFETY: ends the child without running the parent's destructors.
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(r, pid);
-    assert!(libc::WIFEXITED(status), "child died: status {status:#x}");
-    let code = libc::WEXITSTATUS(status);
-    let what = match code {
-        0 => "",
-        100 => "PR_SET_NO_NEW_PRIVS failed",
-        101 => "no listener returned",
-        102 => "the kernel refused moat's filter",
-        103 => "the kernel refused the OCI profile",
-        i => CHECKS.get(i as usize - 1).map_or("?", |c| c.what),
+    let setup = || {
+        match install(&moat, SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+            Ok(Some(listener)) => drop(listener),
+            Ok(None) => return Err(101),
+            Err(_) => return Err(102),
+        }
+        install(&oci.program, oci.flags)
+            .map(|_| ())
+            .map_err(|_| 103)
     };
-    assert_eq!(code, 0, "{what}");
+    assert_checks_in_child(
+        setup,
+        CHECKS,
+        &[
+            (101, "no listener returned"),
+            (102, "the kernel refused moat's filter"),
+            (103, "the kernel refused the OCI profile"),
+        ],
+    );
 }

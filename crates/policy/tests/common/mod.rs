@@ -1,6 +1,7 @@
 //! Shared by the integration tests: the BPF interpreter and small helpers.
 #![allow(dead_code)]
 
+pub mod child;
 pub mod interp;
 
 use oci_spec::runtime::LinuxSeccomp;
