@@ -28,6 +28,8 @@ pub struct Status {
     pub groups: Vec<u32>,
     pub cap_eff: u64,
     pub cap_prm: u64,
+    /// The file mode creation mask (`Umask:`, Linux 4.7+).
+    pub umask: u32,
 }
 
 const CAP_DAC_OVERRIDE: u64 = 1 << 1;
@@ -65,10 +67,16 @@ impl Status {
                 }
                 "CapEff" => s.cap_eff = caps(v),
                 "CapPrm" => s.cap_prm = caps(v),
+                "Umask" => s.umask = u32::from_str_radix(v.trim(), 8).unwrap_or(0o022),
                 _ => {}
             }
         }
         s
+    }
+
+    /// Does the thread hold capability `cap` in its effective set?
+    pub fn has_cap(&self, cap: u32) -> bool {
+        cap < 64 && self.cap_eff & (1u64 << cap) != 0
     }
 
     /// What the walk checks: fsuid, fsgid, groups, effective capabilities.
@@ -165,10 +173,11 @@ mod tests {
     fn parses_status() {
         let s = Status::parse(
             "Name:\tsh\nUid:\t1000\t1001\t1002\t1003\nGid:\t10\t11\t12\t13\n\
-             Groups:\t4 27 \nCapPrm:\t00000000a80425fb\nCapEff:\t0000000000000000\n",
+             Umask:\t0027\nGroups:\t4 27 \nCapPrm:\t00000000a80425fb\nCapEff:\t0000000000000000\n",
         );
         assert_eq!(s.uid, [1000, 1001, 1002, 1003]);
         assert_eq!(s.groups, vec![4, 27]);
+        assert_eq!(s.umask, 0o027);
         let c = s.fs_creds();
         assert_eq!((c.uid, c.gid, c.dac_override), (1003, 13, false));
         let a = s.access_creds();

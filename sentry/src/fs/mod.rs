@@ -18,6 +18,7 @@ pub mod caller;
 pub mod gofer_backend;
 pub mod launch;
 pub mod native;
+pub mod perm;
 #[cfg(test)]
 mod tests;
 

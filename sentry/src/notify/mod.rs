@@ -102,7 +102,9 @@ fn serve(listener: OwnedFd, kernel: &Kernel, dispatch: &Dispatch) {
                 return;
             }
         };
-        let resp = handle(kernel, dispatch, fd, &notif, &mut mem);
+        let Some(resp) = handle(kernel, dispatch, fd, &notif, &mut mem) else {
+            continue;
+        };
         match ioctl::send(fd, &resp) {
             // The caller was interrupted or died: nobody waits for the answer.
             Ok(()) | Err(Errno::ENOENT) => {}
@@ -117,7 +119,7 @@ fn handle(
     fd: i32,
     n: &ioctl::Notif,
     mem: &mut MemCache,
-) -> ioctl::NotifResp {
+) -> Option<ioctl::NotifResp> {
     let entry = dispatch.get(n.data.nr);
     let mut call = Call::new(kernel, fd, n, mem);
     let result = match entry {
@@ -144,14 +146,17 @@ fn handle(
             }
         }
     }
+    if call.answered() {
+        return None;
+    }
     let (val, error) = match result {
         Ok(v) => (v, 0),
         Err(e) => (0, -(e as i32)),
     };
-    ioctl::NotifResp {
+    Some(ioctl::NotifResp {
         id: n.id,
         val,
         error,
         flags,
-    }
+    })
 }

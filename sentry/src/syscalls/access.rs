@@ -8,19 +8,13 @@
 //! (its mounts are copies of the container's). ACLs, immutable files and
 //! LSMs are not consulted.
 
-use moat_goferproto::Stat;
-use moat_vfs::{Creds, WalkFlags};
+use moat_vfs::WalkFlags;
 use nix::errno::Errno;
 
 use super::path::{from_gofer, read_path, resolve, As};
 use super::Call;
 use crate::fs::caller::Status;
-
-const R_OK: u32 = 4;
-const W_OK: u32 = 2;
-const X_OK: u32 = 1;
-const ST_RDONLY: u64 = 1;
-const ST_NOEXEC: u64 = 8;
+use crate::fs::perm::{needs_mount_flags, permitted};
 
 /// access(path, mode)
 pub fn access(call: &mut Call) -> Result<i64, Errno> {
@@ -101,104 +95,5 @@ fn check(call: &mut Call, dirfd: i32, path: u64, mode: u32, flags: i32) -> Resul
             Ok(0)
         }
         Some(r) => r.map(|()| 0),
-    }
-}
-
-fn is_reg(st: &Stat) -> bool {
-    st.mode & libc::S_IFMT == libc::S_IFREG
-}
-
-/// Devices, fifos and sockets may be written on read-only mounts.
-fn special(st: &Stat) -> bool {
-    matches!(
-        st.mode & libc::S_IFMT,
-        libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK
-    )
-}
-
-fn needs_mount_flags(st: &Stat, mode: u32) -> bool {
-    (mode & X_OK != 0 && is_reg(st)) || (mode & W_OK != 0 && !special(st))
-}
-
-/// `do_faccessat`'s checks of `mode` on the file `st`.
-pub fn permitted(creds: &Creds, st: &Stat, mode: u32, mount_flags: u64) -> Result<(), Errno> {
-    if mode & X_OK != 0 && is_reg(st) && mount_flags & ST_NOEXEC != 0 {
-        return Err(Errno::EACCES);
-    }
-    if !bits_allow(creds, st, mode) {
-        return Err(Errno::EACCES);
-    }
-    if mode & W_OK != 0 && !special(st) && mount_flags & ST_RDONLY != 0 {
-        return Err(Errno::EROFS);
-    }
-    Ok(())
-}
-
-/// `generic_permission`: owner, group or other bits, then capabilities.
-fn bits_allow(creds: &Creds, st: &Stat, mode: u32) -> bool {
-    let perm = st.mode & 0o777;
-    let bits = if creds.uid == st.uid {
-        perm >> 6
-    } else if creds.gid == st.gid || creds.groups.contains(&st.gid) {
-        perm >> 3
-    } else {
-        perm
-    } & 7;
-    if bits & mode == mode {
-        return true;
-    }
-    let dir = st.mode & libc::S_IFMT == libc::S_IFDIR;
-    if dir {
-        creds.dac_override || (creds.dac_read_search && mode & W_OK == 0)
-    } else {
-        (creds.dac_override && (mode & X_OK == 0 || perm & 0o111 != 0))
-            || (creds.dac_read_search && mode == R_OK)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn file(mode: u32, uid: u32, gid: u32) -> Stat {
-        Stat {
-            mode: libc::S_IFREG | mode,
-            uid,
-            gid,
-            ..Stat::default()
-        }
-    }
-
-    #[test]
-    fn like_generic_permission() {
-        let alice = Creds::user(1000, 100, vec![]);
-        assert_eq!(
-            permitted(&alice, &file(0o600, 1000, 0), R_OK | W_OK, 0),
-            Ok(())
-        );
-        assert_eq!(
-            permitted(&alice, &file(0o060, 1000, 100), R_OK, 0),
-            Err(Errno::EACCES)
-        );
-        assert_eq!(permitted(&alice, &file(0o040, 0, 100), R_OK, 0), Ok(()));
-        assert_eq!(
-            permitted(&alice, &file(0o644, 0, 0), W_OK, 0),
-            Err(Errno::EACCES)
-        );
-        let root = Creds::root();
-        assert_eq!(permitted(&root, &file(0o000, 5, 5), R_OK | W_OK, 0), Ok(()));
-        assert_eq!(
-            permitted(&root, &file(0o644, 5, 5), X_OK, 0),
-            Err(Errno::EACCES)
-        );
-        assert_eq!(permitted(&root, &file(0o744, 5, 5), X_OK, 0), Ok(()));
-        assert_eq!(
-            permitted(&root, &file(0o644, 0, 0), W_OK, ST_RDONLY),
-            Err(Errno::EROFS)
-        );
-        assert_eq!(
-            permitted(&root, &file(0o755, 0, 0), X_OK, ST_NOEXEC),
-            Err(Errno::EACCES)
-        );
     }
 }

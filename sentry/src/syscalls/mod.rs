@@ -15,7 +15,7 @@ mod syslog;
 mod uname;
 
 use nix::errno::Errno;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 use crate::kernel::Kernel;
 use crate::notify::ioctl;
@@ -31,6 +31,8 @@ pub struct Call<'a> {
     mem: &'a mut MemCache,
     /// Let the kernel run the call natively once the handler returns.
     continue_native: bool,
+    /// The handler already answered the call ([`Call::reply_with_fd`]).
+    answered: bool,
 }
 
 pub type Handler = fn(&mut Call) -> Result<i64, Errno>;
@@ -50,6 +52,7 @@ impl<'a> Call<'a> {
             id: n.id,
             mem,
             continue_native: false,
+            answered: false,
         }
     }
 
@@ -72,6 +75,19 @@ impl<'a> Call<'a> {
 
     pub fn continues(&self) -> bool {
         self.continue_native
+    }
+
+    /// Answer the call with a new descriptor of the caller's, a copy of
+    /// `fd` (`SECCOMP_IOCTL_NOTIF_ADDFD` with `SEND`): the handler then
+    /// returns the number this gives back, and the loop sends nothing.
+    pub fn reply_with_fd(&mut self, fd: BorrowedFd, cloexec: bool) -> Result<i64, Errno> {
+        let n = ioctl::add_fd_and_send(self.listener, self.id, fd.as_raw_fd(), cloexec)?;
+        self.answered = true;
+        Ok(n.into())
+    }
+
+    pub fn answered(&self) -> bool {
+        self.answered
     }
 
     /// Fails once the caller died or gave up: act only on pending calls.

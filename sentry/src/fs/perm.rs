@@ -1,0 +1,262 @@
+//! The kernel's permission rules for file calls the sentry answers.
+//!
+//! The gofer holds file-ownership capabilities (it could open, create,
+//! chown or remove anything), so every check Linux makes on the caller's
+//! credentials before a file operation is made here, on attributes the
+//! gofer reported, with the caller's [`Status`]: `generic_permission`
+//! ([`permitted`]), `may_create` ([`may_create_in`]), `may_delete` with
+//! the sticky bit ([`may_delete`]), `inode_owner_or_capable`
+//! ([`owner_or_capable`]) and `inode_init_owner` ([`new_owner`]). Mount
+//! flags (read-only, noexec) come from the gofer's `statfs`, whose mounts
+//! are the container's. ACLs, immutable files and LSMs are not consulted.
+
+use moat_goferproto::Stat;
+use moat_vfs::Creds;
+use nix::errno::Errno;
+
+use super::caller::Status;
+
+pub const R_OK: u32 = 4;
+pub const W_OK: u32 = 2;
+pub const X_OK: u32 = 1;
+pub const ST_RDONLY: u64 = 1;
+pub const ST_NOEXEC: u64 = 8;
+
+/// Capability numbers, as in `linux/capability.h`.
+pub const CAP_CHOWN: u32 = 0;
+pub const CAP_FOWNER: u32 = 3;
+pub const CAP_FSETID: u32 = 4;
+pub const CAP_MKNOD: u32 = 27;
+
+pub fn is_dir(st: &Stat) -> bool {
+    st.mode & libc::S_IFMT == libc::S_IFDIR
+}
+
+pub fn is_reg(st: &Stat) -> bool {
+    st.mode & libc::S_IFMT == libc::S_IFREG
+}
+
+/// Devices, fifos and sockets may be written on read-only mounts.
+pub fn special(st: &Stat) -> bool {
+    matches!(
+        st.mode & libc::S_IFMT,
+        libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK
+    )
+}
+
+/// Does checking `mode` on `st` need the mount's flags (a `statfs`)?
+pub fn needs_mount_flags(st: &Stat, mode: u32) -> bool {
+    (mode & X_OK != 0 && is_reg(st)) || (mode & W_OK != 0 && !special(st))
+}
+
+/// `inode_permission` for `mode` (`R_OK|W_OK|X_OK`) on the file `st`:
+/// noexec for `X_OK` on a regular file, the permission bits with
+/// `CAP_DAC_OVERRIDE`/`CAP_DAC_READ_SEARCH`, `EROFS` for `W_OK` on a
+/// read-only mount.
+pub fn permitted(creds: &Creds, st: &Stat, mode: u32, mount_flags: u64) -> Result<(), Errno> {
+    if mode & X_OK != 0 && is_reg(st) && mount_flags & ST_NOEXEC != 0 {
+        return Err(Errno::EACCES);
+    }
+    if !bits_allow(creds, st, mode) {
+        return Err(Errno::EACCES);
+    }
+    if mode & W_OK != 0 && !special(st) && mount_flags & ST_RDONLY != 0 {
+        return Err(Errno::EROFS);
+    }
+    Ok(())
+}
+
+/// `generic_permission`: owner, group or other bits, then capabilities.
+fn bits_allow(creds: &Creds, st: &Stat, mode: u32) -> bool {
+    let perm = st.mode & 0o777;
+    let bits = if creds.uid == st.uid {
+        perm >> 6
+    } else if in_group(creds, st.gid) {
+        perm >> 3
+    } else {
+        perm
+    } & 7;
+    if bits & mode == mode {
+        return true;
+    }
+    if is_dir(st) {
+        creds.dac_override || (creds.dac_read_search && mode & W_OK == 0)
+    } else {
+        (creds.dac_override && (mode & X_OK == 0 || perm & 0o111 != 0))
+            || (creds.dac_read_search && mode == R_OK)
+    }
+}
+
+fn in_group(creds: &Creds, gid: u32) -> bool {
+    creds.gid == gid || creds.groups.contains(&gid)
+}
+
+/// `may_create`: write and search permission on the directory `dir`
+/// (`EROFS` on a read-only mount).
+pub fn may_create_in(creds: &Creds, dir: &Stat, mount_flags: u64) -> Result<(), Errno> {
+    permitted(creds, dir, W_OK | X_OK, mount_flags)
+}
+
+/// `may_delete` of `victim` from `dir` (also the source and the
+/// replaced target of a rename): write and search on `dir`, and in a
+/// sticky directory only the owner of the file or of the directory, or
+/// `CAP_FOWNER`, may remove it (`EPERM`).
+pub fn may_delete(
+    status: &Status,
+    dir: &Stat,
+    victim: &Stat,
+    mount_flags: u64,
+) -> Result<(), Errno> {
+    may_create_in(&status.fs_creds(), dir, mount_flags)?;
+    let fsuid = status.uid[3];
+    if dir.mode & libc::S_ISVTX != 0
+        && fsuid != victim.uid
+        && fsuid != dir.uid
+        && !status.has_cap(CAP_FOWNER)
+    {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
+}
+
+/// `inode_owner_or_capable`: the caller's fsuid owns `st`, or it holds
+/// `CAP_FOWNER` (chmod, utimes with explicit times, xattrs of others).
+pub fn owner_or_capable(status: &Status, st: &Stat) -> bool {
+    status.uid[3] == st.uid || status.has_cap(CAP_FOWNER)
+}
+
+/// Owner and mode of a file the caller creates in `dir` with `mode`
+/// (file type bits included), as `inode_init_owner` sets them: the
+/// caller's fsuid; the directory's group if it is set-group-ID (a new
+/// directory then inherits the bit), else the caller's fsgid; a
+/// set-group-ID regular file loses the bit unless the caller is in its
+/// group or holds `CAP_FSETID`. `mode` should already have the umask
+/// applied.
+pub fn new_owner(status: &Status, dir: &Stat, mode: u32) -> (u32, u32, u32) {
+    let uid = status.uid[3];
+    let mut mode = mode;
+    let gid = if dir.mode & libc::S_ISGID != 0 {
+        if mode & libc::S_IFMT == libc::S_IFDIR {
+            mode |= libc::S_ISGID;
+        }
+        dir.gid
+    } else {
+        status.gid[3]
+    };
+    let creds = status.fs_creds();
+    if mode & libc::S_IFMT == libc::S_IFREG
+        && mode & libc::S_ISGID != 0
+        && mode & libc::S_IXGRP != 0
+        && !in_group(&creds, gid)
+        && !status.has_cap(CAP_FSETID)
+    {
+        mode &= !libc::S_ISGID;
+    }
+    (uid, gid, mode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(mode: u32, uid: u32, gid: u32) -> Stat {
+        Stat {
+            mode: libc::S_IFREG | mode,
+            uid,
+            gid,
+            ..Stat::default()
+        }
+    }
+
+    fn dir(mode: u32, uid: u32, gid: u32) -> Stat {
+        Stat {
+            mode: libc::S_IFDIR | mode,
+            uid,
+            gid,
+            ..Stat::default()
+        }
+    }
+
+    fn user(uid: u32, gid: u32, caps: u64) -> Status {
+        Status {
+            uid: [uid; 4],
+            gid: [gid; 4],
+            groups: vec![],
+            cap_eff: caps,
+            cap_prm: caps,
+            umask: 0o022,
+        }
+    }
+
+    #[test]
+    fn like_generic_permission() {
+        let alice = Creds::user(1000, 100, vec![]);
+        assert_eq!(
+            permitted(&alice, &file(0o600, 1000, 0), R_OK | W_OK, 0),
+            Ok(())
+        );
+        assert_eq!(
+            permitted(&alice, &file(0o060, 1000, 100), R_OK, 0),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(permitted(&alice, &file(0o040, 0, 100), R_OK, 0), Ok(()));
+        assert_eq!(
+            permitted(&alice, &file(0o644, 0, 0), W_OK, 0),
+            Err(Errno::EACCES)
+        );
+        let root = Creds::root();
+        assert_eq!(permitted(&root, &file(0o000, 5, 5), R_OK | W_OK, 0), Ok(()));
+        assert_eq!(
+            permitted(&root, &file(0o644, 5, 5), X_OK, 0),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(permitted(&root, &file(0o744, 5, 5), X_OK, 0), Ok(()));
+        assert_eq!(
+            permitted(&root, &file(0o644, 0, 0), W_OK, ST_RDONLY),
+            Err(Errno::EROFS)
+        );
+        assert_eq!(
+            permitted(&root, &file(0o755, 0, 0), X_OK, ST_NOEXEC),
+            Err(Errno::EACCES)
+        );
+    }
+
+    #[test]
+    fn sticky_directories_protect_others_files() {
+        let tmp = dir(0o1777, 0, 0);
+        let alice = user(1000, 1000, 0);
+        assert_eq!(
+            may_delete(&alice, &tmp, &file(0o644, 1000, 1000), 0),
+            Ok(())
+        );
+        assert_eq!(
+            may_delete(&alice, &tmp, &file(0o666, 1001, 1001), 0),
+            Err(Errno::EPERM)
+        );
+        let fowner = user(1000, 1000, 1 << CAP_FOWNER);
+        assert_eq!(may_delete(&fowner, &tmp, &file(0o644, 5, 5), 0), Ok(()));
+        assert_eq!(
+            may_delete(&alice, &dir(0o755, 0, 0), &file(0o644, 1000, 1000), 0),
+            Err(Errno::EACCES)
+        );
+    }
+
+    #[test]
+    fn new_files_take_the_set_gid_directorys_group() {
+        let alice = user(1000, 1000, 0);
+        let shared = dir(0o2775, 0, 50);
+        assert_eq!(
+            new_owner(&alice, &shared, libc::S_IFDIR | 0o755),
+            (1000, 50, libc::S_IFDIR | libc::S_ISGID | 0o755)
+        );
+        assert_eq!(
+            new_owner(&alice, &dir(0o755, 0, 0), libc::S_IFREG | 0o644),
+            (1000, 1000, libc::S_IFREG | 0o644)
+        );
+        // Not in group 50: a set-gid executable loses the bit.
+        assert_eq!(
+            new_owner(&alice, &shared, libc::S_IFREG | libc::S_ISGID | 0o755),
+            (1000, 50, libc::S_IFREG | 0o755)
+        );
+    }
+}
