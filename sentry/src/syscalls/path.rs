@@ -59,12 +59,8 @@ pub enum As {
     Real,
 }
 
-/// Resolve `path` for `call` from `dirfd` (`AT_FDCWD` for the cwd).
-///
-/// The walk runs first as [`Creds::anyone`] (search only where everyone
-/// may), which needs no credentials; only if that fails with `EACCES` are
-/// the caller's read (`/proc/<pid>/status`, the costliest step of a call)
-/// and the walk redone as the caller. The status read, if any, is returned.
+/// Resolve `path` for `call` from `dirfd` (`AT_FDCWD` for the cwd) to
+/// the node it names (`ENOENT` for the other outcomes of a walk).
 pub fn resolve<'f>(
     call: &Call,
     files: &'f Files,
@@ -73,6 +69,46 @@ pub fn resolve<'f>(
     flags: &WalkFlags,
     who: As,
 ) -> Result<Option<(Target<'f>, Option<Status>)>, Errno> {
+    let Some((walk, status)) = walk(call, files, dirfd, path, flags, who)? else {
+        return Ok(None);
+    };
+    match walk.resolved {
+        Resolved::Found(loc) => Ok(Some((
+            Target {
+                files,
+                loc,
+                _walking: walk._walking,
+            },
+            status,
+        ))),
+        _ => Err(Errno::ENOENT),
+    }
+}
+
+/// Any outcome of a walk (a node, or the directory a new name or the
+/// last component belongs in, per `flags`), with the walk gate held.
+pub struct Walk<'f> {
+    pub files: &'f Files,
+    pub resolved: Resolved,
+    _walking: RwLockReadGuard<'f, ()>,
+}
+
+/// Walk `path` for `call` from `dirfd` (`AT_FDCWD` for the cwd).
+///
+/// The walk runs first as [`Creds::anyone`] (search only where everyone
+/// may), which needs no credentials; only if that fails with `EACCES` are
+/// the caller's read (`/proc/<pid>/status`, the costliest step of a call)
+/// and the walk redone as the caller. The status read, if any, is
+/// returned. `Ok(None)`: the kernel runs the call (see the module doc);
+/// so does a walk whose outcome lies outside the gofer's tree.
+pub fn walk<'f>(
+    call: &Call,
+    files: &'f Files,
+    dirfd: i32,
+    path: &[u8],
+    flags: &WalkFlags,
+    who: As,
+) -> Result<Option<(Walk<'f>, Option<Status>)>, Errno> {
     if path.is_empty() && flags.empty_path {
         return Ok(None);
     }
@@ -102,19 +138,22 @@ pub fn resolve<'f>(
         status = Some(s);
         result = files.vfs.resolve_as(&creds, &root, &start, path, flags);
     }
-    let loc = match result {
-        Ok(Resolved::Found(loc)) => loc,
-        Ok(_) => return Err(Errno::ENOENT),
+    let resolved = match result {
+        Ok(r) => r,
         Err(e) if e == NATIVE => return Ok(None),
         Err(e) => return Err(Errno::from_raw(e.0)),
     };
-    if files.is_native(&loc) || files.gofer_node(&loc).is_none() {
+    let loc = match &resolved {
+        Resolved::Found(loc) => loc,
+        Resolved::Create { parent, .. } | Resolved::Parent { parent, .. } => parent,
+    };
+    if files.is_native(loc) || files.gofer_node(loc).is_none() {
         return Ok(None);
     }
     Ok(Some((
-        Target {
+        Walk {
             files,
-            loc,
+            resolved,
             _walking: walking,
         },
         status,
