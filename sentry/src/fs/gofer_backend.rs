@@ -95,6 +95,16 @@ impl GoferBackend {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Run one or more requests on the gofer's connection (open, create,
+    /// mkdir, unlink...), with its errors mapped as a walk's are. Nodes a
+    /// request hands back are the caller's to close ([`Client::close`]).
+    pub fn with_client<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> std::result::Result<T, ClientError>,
+    ) -> Result<T> {
+        f(&mut self.inner().client).map_err(errno)
+    }
+
     /// Everything `fstat` says about `node`, fresh from the gofer.
     pub fn full_stat(&self, node: Node) -> Result<Stat> {
         self.inner().client.stat(node.0).map_err(errno)
