@@ -20,6 +20,8 @@ pub struct Kernel {
     pub log: Vec<u8>,
     /// Log every intercepted call with its result.
     pub strace: bool,
+    /// The container's memory cgroup, read for sysinfo and /proc/meminfo.
+    pub memcg: Option<crate::memcg::MemCgroup>,
     /// The container's files through its gofer (`None`: no gofer, and
     /// file calls run natively).
     pub files: Option<Arc<crate::fs::Files>>,
@@ -35,8 +37,43 @@ impl Kernel {
             log: boot_log(mem_limit).into_bytes(),
             strace,
             files: None,
+            memcg: None,
         }
     }
+
+    /// The sandbox's memory where it is smaller than the host's: from the
+    /// memory cgroup, read now, or else from the spec's limit. `None`:
+    /// the host's numbers stand.
+    pub fn memory(&self) -> Option<crate::memcg::Memory> {
+        let host = host_memory()?;
+        if let Some(cg) = &self.memcg {
+            return cg.read().memory(host.total);
+        }
+        let total = self.mem_limit.filter(|l| *l < host.total)?;
+        let free = host.free.min(total);
+        Some(crate::memcg::Memory {
+            total,
+            free,
+            available: free,
+            ..Default::default()
+        })
+    }
+}
+
+/// The host's RAM: (total, free) in bytes, from sysinfo(2).
+fn host_memory() -> Option<crate::memcg::Memory> {
+    // SAFETY: sysinfo fills the zeroed struct we pass and nothing else.
+    let mut info: libc::sysinfo = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is a valid, writable `struct sysinfo`.
+    if unsafe { libc::sysinfo(&mut info) } != 0 {
+        return None;
+    }
+    let unit = u64::from(info.mem_unit.max(1));
+    Some(crate::memcg::Memory {
+        total: info.totalram as u64 * unit,
+        free: info.freeram as u64 * unit,
+        ..Default::default()
+    })
 }
 
 /// A short boot log in moat's own words, in the kernel's `<level>[time]` form.

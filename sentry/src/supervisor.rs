@@ -125,6 +125,12 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         }
         None => None,
     };
+    kernel.memcg = cgroup.as_ref().and_then(|c| {
+        let dir = c.memory_dir();
+        crate::memcg::MemCgroup::open(&dir)
+            .map_err(|e| tracing::warn!("no memory cgroup at {}: {e}", dir.display()))
+            .ok()
+    });
     let cgroup = CgroupGuard(cgroup.map(|c| (c, args.cgroup.clone().unwrap_or_default())));
     // SAFETY: `create` passed the console socket at this number for us alone.
     let console = args

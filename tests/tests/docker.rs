@@ -311,21 +311,31 @@ fn killed_sentry_is_an_exited_container_and_leaves_nothing() {
     assert_nothing_left(&id);
 }
 
-#[test]
-fn sysinfo_reports_the_memory_limit() {
-    setup();
-    let out = docker_run(&["-m", "64m", "moat-probe", "probe", "sysinfo"]);
+fn sysinfo_total(c: &Container) -> u64 {
+    let out = docker(&["exec", &c.name, "probe", "sysinfo"]);
     let report = text(&out.stdout);
-    let total: u64 = report
+    report
         .lines()
         .find_map(|l| l.strip_prefix("sysinfo: totalram="))
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    if is_moat() {
-        assert_eq!(total, 64 << 20, "{report} {}", text(&out.stderr));
-    } else {
-        assert!(total > 64 << 20, "{report}");
+        .unwrap_or_else(|| panic!("no totalram in {report:?} {}", text(&out.stderr)))
+}
+
+/// `sysinfo(2)` (what `free` and many runtimes size themselves by) shows
+/// the memory cgroup's limit, read live: `docker update -m` shows at once.
+#[test]
+fn sysinfo_reports_the_memory_limit_and_its_updates() {
+    setup();
+    let c = Container::start(&["-m", "64m", "moat-probe", "sleep", "60"]);
+    let total = sysinfo_total(&c);
+    if !is_moat() {
+        assert!(total > 64 << 20, "runc shows the host's memory: {total}");
+        return;
     }
+    assert_eq!(total, 64 << 20);
+    let out = docker(&["update", "-m", "96m", "--memory-swap", "192m", &c.name]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(sysinfo_total(&c), 96 << 20);
 }
 
 #[test]

@@ -30,6 +30,8 @@ pub const NOTIFY_THREAD: &[&str] = &[
     "lseek",
     "getdents64",
     "pidfd_open",
+    // synthetic /proc files
+    "memfd_create",
     // the gofer socket
     "sendmsg",
     "recvmsg",
@@ -128,6 +130,7 @@ pub const SENTRY: &[&str] = &[
     "pidfd_send_signal",
     // notify threads
     "seccomp",
+    "memfd_create",
     "sysinfo",
 ];
 

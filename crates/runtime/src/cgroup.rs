@@ -96,6 +96,18 @@ impl Cgroup {
         self.mgr.exists()
     }
 
+    /// The directory holding this cgroup's memory controller files
+    /// (`memory.limit_in_bytes` on v1, `memory.max` on v2), at the
+    /// standard mount points.
+    pub fn memory_dir(&self) -> std::path::PathBuf {
+        let root = std::path::Path::new("/sys/fs/cgroup");
+        if self.mgr.v2() {
+            root.join(&self.base)
+        } else {
+            root.join("memory").join(&self.base)
+        }
+    }
+
     pub fn update(&mut self, path: &str, r: &LinuxResources) -> Result<()> {
         let r = normalize(r);
         let have = controllers::available(&self.mgr);

@@ -1,5 +1,6 @@
-//! sysinfo(2): the host's numbers, with memory bounded by the container's
-//! limit, uptime counted from the sandbox's boot, and only sandbox processes.
+//! sysinfo(2): the host's numbers, with memory the container's where its
+//! memory cgroup limits it (the same reading as `/proc/meminfo`), uptime
+//! counted from the sandbox's boot, and only sandbox processes.
 
 use nix::errno::Errno;
 
@@ -12,18 +13,19 @@ pub fn sysinfo(call: &mut Call) -> Result<i64, Errno> {
     if unsafe { libc::sysinfo(&mut info) } != 0 {
         return Err(Errno::last());
     }
-    let unit = info.mem_unit.max(1) as u64;
-    let host_total = info.totalram as u64 * unit;
-    let host_free = info.freeram as u64 * unit;
-    let total = call
-        .kernel
-        .mem_limit
-        .map_or(host_total, |l| l.min(host_total));
+    let unit = u64::from(info.mem_unit.max(1));
+    if let Some(m) = call.kernel.memory() {
+        info.totalram = m.total as libc::c_ulong;
+        info.freeram = m.free as libc::c_ulong;
+        info.sharedram = m.shmem as libc::c_ulong;
+        info.bufferram = 0;
+    } else {
+        info.totalram = (info.totalram as u64 * unit) as libc::c_ulong;
+        info.freeram = (info.freeram as u64 * unit) as libc::c_ulong;
+        info.sharedram = (info.sharedram as u64 * unit) as libc::c_ulong;
+        info.bufferram = (info.bufferram as u64 * unit) as libc::c_ulong;
+    }
     info.uptime = call.kernel.boot.elapsed().as_secs() as libc::c_long;
-    info.totalram = total as libc::c_ulong;
-    info.freeram = host_free.min(total) as libc::c_ulong;
-    info.sharedram = (info.sharedram as u64 * unit).min(total) as libc::c_ulong;
-    info.bufferram = (info.bufferram as u64 * unit).min(total) as libc::c_ulong;
     info.totalswap = 0;
     info.freeswap = 0;
     info.totalhigh = 0;
