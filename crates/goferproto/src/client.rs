@@ -4,7 +4,11 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use nix::errno::Errno;
 
-use crate::transport::{recv, send};
+use crate::transport::{recv_spin, send};
+
+/// How long a client polls for its reply before it sleeps (see
+/// [`recv_spin`]): a gofer that is awake answers a walk step within it.
+const CLIENT_SPIN: std::time::Duration = std::time::Duration::from_micros(100);
 use crate::types::{Dirent, Handle, NodeKind, SetAttr, SockType, Stat, Statfs};
 use crate::wire::{Name, MAX_MESSAGE};
 use crate::{ProtoError, Reply, Request, VERSION};
@@ -97,7 +101,8 @@ impl Client {
     /// Send `msg` as it is (tests use this for malformed frames).
     pub fn call_raw(&mut self, msg: &[u8]) -> Result<(Reply, Option<OwnedFd>)> {
         send(self.sock.as_fd(), msg, None).map_err(ClientError::Io)?;
-        let got = recv(self.sock.as_fd(), &mut self.buf).map_err(ClientError::Io)?;
+        let got =
+            recv_spin(self.sock.as_fd(), &mut self.buf, CLIENT_SPIN).map_err(ClientError::Io)?;
         if got.len == 0 && !got.truncated {
             return Err(ClientError::Closed);
         }

@@ -7,7 +7,11 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 
-use crate::transport::{peer_closed, recv, send};
+use crate::transport::{peer_closed, recv_spin, send};
+
+/// How long the gofer keeps polling for the next request before it
+/// sleeps (see [`recv_spin`]): the gap between a walk's requests.
+const SERVER_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 use crate::types::{Handle, Stat};
 use crate::wire::MAX_MESSAGE;
 use crate::{ProtoError, Reply, Request, VERSION};
@@ -54,7 +58,7 @@ pub fn serve<H: Handler>(sock: BorrowedFd, handler: &mut H) -> Result<(), ServeE
     let mut greeted = false;
     loop {
         // Descriptors a client attaches to a request are closed here.
-        let got = recv(sock, &mut buf).map_err(ServeError::Io)?;
+        let got = recv_spin(sock, &mut buf, SERVER_SPIN).map_err(ServeError::Io)?;
         let resp = if got.truncated {
             Err(Errno::EMSGSIZE)
         } else if got.len == 0 && peer_closed(sock) {
