@@ -58,6 +58,7 @@ impl Handler for Gofer {
             }
             .into()),
             WalkStat { dir, name } => self.walk_stat(dir, &name).map(Into::into),
+            WalkPath { dir, names } => Ok(self.walk_path(dir, &names).into()),
             Stat { node } => Ok(Reply::Stat(to_stat(&stat_fd(self.nodes.get(node)?.fd())?)).into()),
             Open { node, flags } => {
                 let fd = self.nodes.reopen(node, open_flags(flags)?)?;
@@ -133,6 +134,30 @@ impl Gofer {
             node,
             stat: to_stat(&st),
         })
+    }
+
+    /// Each name in the directory the previous one named, stopping after
+    /// a non-directory and at the first failure (its errno is reported).
+    fn walk_path(&mut self, dir: Handle, names: &[Name]) -> Reply {
+        let mut steps = Vec::with_capacity(names.len());
+        let mut at = dir;
+        let mut errno = 0;
+        for name in names {
+            match self.nodes.walk(at, name) {
+                Ok((node, st)) => {
+                    steps.push((node, to_stat(&st)));
+                    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+                        break;
+                    }
+                    at = node;
+                }
+                Err(e) => {
+                    errno = e as i32;
+                    break;
+                }
+            }
+        }
+        Reply::Steps { steps, errno }
     }
 
     /// Walk to what was just made (of type `ifmt`) and give it its owner.

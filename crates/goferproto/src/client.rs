@@ -160,6 +160,24 @@ impl Client {
         })
     }
 
+    /// Walk `names` down from `dir` ([`Request::WalkPath`]): the steps
+    /// taken, and the errno of the name that failed, if one did.
+    pub fn walk_path(
+        &mut self,
+        dir: Handle,
+        names: &[Name],
+    ) -> Result<(Vec<(Handle, Stat)>, Option<Errno>)> {
+        match self.call(&Request::WalkPath {
+            dir,
+            names: names.to_vec(),
+        })? {
+            (Reply::Steps { steps, errno }, _) if steps.len() <= names.len() => {
+                Ok((steps, (errno != 0).then(|| Errno::from_raw(errno))))
+            }
+            _ => Err(ClientError::Unexpected("expected steps")),
+        }
+    }
+
     pub fn stat(&mut self, node: Handle) -> Result<Stat> {
         match self.call(&Request::Stat { node })? {
             (Reply::Stat(s), _) => Ok(s),

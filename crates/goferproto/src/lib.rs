@@ -48,7 +48,7 @@
 //! the root directory's [`Handle`]. Every other request before it gets
 //! `EPROTO`; another version gets `EPROTONOSUPPORT`. Handles are u64s
 //! the gofer hands out for the `O_PATH` descriptors it holds (one per
-//! `Walk`, `WalkStat`, `Create`, `Mkdir`, `Mknod`, `Symlink`, `Link`,
+//! `Walk`, `WalkStat`, each step of a `WalkPath`, `Create`, `Mkdir`, `Mknod`, `Symlink`, `Link`,
 //! `Bind`) until the client sends `Close`. Names are single components:
 //! the client resolves paths, `..` and symlinks itself, and the gofer
 //! never follows a symlink.
@@ -66,7 +66,7 @@ mod tests;
 
 pub use client::{Client, ClientError};
 pub use reply::Reply;
-pub use request::{Request, MAX_CLOSE, MAX_XATTR_VALUE, RENAME_FLAGS, XATTR_FLAGS};
+pub use request::{Request, MAX_CLOSE, MAX_WALK, MAX_XATTR_VALUE, RENAME_FLAGS, XATTR_FLAGS};
 pub use server::{decode_errno, serve, Handler, Response, ServeError};
 pub use transport::{peer_closed, recv, send, Received};
 pub use types::{Dirent, Handle, NodeKind, SetAttr, SetTime, SockType, Stat, Statfs, Time};

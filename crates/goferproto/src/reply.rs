@@ -43,6 +43,13 @@ pub enum Reply {
     Xattr {
         value: Vec<u8>,
     },
+    /// `WalkPath`: a handle and attributes for each name walked, in
+    /// order; `errno` (0: none) is why the next name failed. Fewer steps
+    /// than names with no errno: the last step is not a directory.
+    Steps {
+        steps: Vec<(Handle, Stat)>,
+        errno: i32,
+    },
 }
 
 mod tag {
@@ -57,6 +64,7 @@ mod tag {
     pub const STATFS: u8 = 0x88;
     pub const DIRENTS: u8 = 0x89;
     pub const XATTR: u8 = 0x8a;
+    pub const STEPS: u8 = 0x8b;
 }
 
 impl Reply {
@@ -126,6 +134,15 @@ impl Reply {
                 w.u8(tag::XATTR);
                 w.bytes(value);
             }
+            Reply::Steps { steps, errno } => {
+                w.u8(tag::STEPS);
+                w.i32(*errno);
+                w.u32(u32::try_from(steps.len()).unwrap_or(u32::MAX));
+                for (node, stat) in steps {
+                    w.u64(*node);
+                    stat.put(w);
+                }
+            }
             _ => unreachable!("every reply is encoded in put"),
         }
     }
@@ -162,6 +179,7 @@ impl Reply {
             tag::XATTR => Reply::Xattr {
                 value: r.bytes()?.to_vec(),
             },
+            tag::STEPS => steps(&mut r)?,
             _ => return Err(ProtoError::UnknownTag(t)),
         };
         r.finish()?;
@@ -179,6 +197,22 @@ fn errno(e: i32) -> Result<i32, ProtoError> {
 fn target(b: &[u8]) -> Result<Vec<u8>, ProtoError> {
     crate::wire::check_cstr(b, MAX_TARGET, "symlink target")?;
     Ok(b.to_vec())
+}
+
+fn steps(r: &mut Reader) -> Result<Reply, ProtoError> {
+    let errno = match r.i32()? {
+        0 => 0,
+        e => errno(e)?,
+    };
+    let n = r.u32()? as usize;
+    if n > crate::request::MAX_WALK {
+        return Err(ProtoError::BadValue("walk length"));
+    }
+    let mut steps = Vec::with_capacity(n);
+    for _ in 0..n {
+        steps.push((r.u64()?, Stat::get(r)?));
+    }
+    Ok(Reply::Steps { steps, errno })
 }
 
 fn dirents(r: &mut Reader) -> Result<Vec<Dirent>, ProtoError> {

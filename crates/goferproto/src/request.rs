@@ -9,6 +9,8 @@ use crate::ProtoError;
 pub const MAX_XATTR_VALUE: usize = 60 * 1024;
 /// The most handles one `Close` releases.
 pub const MAX_CLOSE: usize = 4096;
+/// The most names one `WalkPath` walks.
+pub const MAX_WALK: usize = 32;
 
 /// `renameat2` flags a `Rename` may carry.
 pub const RENAME_FLAGS: u32 = libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE;
@@ -26,6 +28,11 @@ pub enum Request {
     Walk { dir: Handle, name: Name },
     /// `Walk`, replying `Node` (handle and attributes) in one round trip.
     WalkStat { dir: Handle, name: Name },
+    /// `WalkStat` down a chain of names, each in the directory the
+    /// previous one named, in one round trip (1 to [`MAX_WALK`] names).
+    /// Stops after a name that is not a directory (a symlink, a file) and
+    /// at the first name that fails. Reply: `Steps`.
+    WalkPath { dir: Handle, names: Vec<Name> },
     /// Reply: `Stat`.
     Stat { node: Handle },
     /// Open the node (never through a symlink) with `O_*` flags
@@ -157,6 +164,7 @@ mod tag {
     pub const BIND: u8 = 21;
     pub const CONNECT: u8 = 22;
     pub const CLOSE: u8 = 23;
+    pub const WALK_PATH: u8 = 24;
 }
 
 fn perm(mode: u32) -> Result<u32, ProtoError> {
@@ -222,6 +230,14 @@ impl Request {
                 w.u8(tag::OPEN);
                 w.u64(*node);
                 w.u32(*flags);
+            }
+            WalkPath { dir, names } => {
+                w.u8(tag::WALK_PATH);
+                w.u64(*dir);
+                w.u32(u32::try_from(names.len()).unwrap_or(u32::MAX));
+                for n in names {
+                    w.name(n);
+                }
             }
             _ => self.put_create(w),
         }
@@ -415,6 +431,7 @@ impl Request {
             tag::CREATE..=tag::LINK => Request::get_create(t, &mut r)?,
             tag::UNLINK..=tag::GETDENTS => Request::get_other(t, &mut r)?,
             tag::GET_XATTR..=tag::CLOSE => Request::get_xattr_socket(t, &mut r)?,
+            tag::WALK_PATH => Request::get_walk_path(&mut r)?,
             _ => return Err(ProtoError::UnknownTag(t)),
         };
         r.finish()?;
@@ -559,6 +576,19 @@ impl Request {
                 sock_type: SockType::get(r)?,
             },
         })
+    }
+
+    fn get_walk_path(r: &mut Reader) -> Result<Request, ProtoError> {
+        let dir = r.u64()?;
+        let n = r.u32()? as usize;
+        if n == 0 || n > MAX_WALK {
+            return Err(ProtoError::BadValue("walk length"));
+        }
+        let mut names = Vec::with_capacity(n);
+        for _ in 0..n {
+            names.push(r.name()?);
+        }
+        Ok(Request::WalkPath { dir, names })
     }
 
     fn get_close(r: &mut Reader) -> Result<Request, ProtoError> {

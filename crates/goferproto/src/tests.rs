@@ -49,6 +49,10 @@ fn all_requests() -> Vec<Request> {
         Version { version: VERSION },
         Walk { dir: 1, name: n() },
         WalkStat { dir: 2, name: n() },
+        WalkPath {
+            dir: 2,
+            names: vec![n(), name("b")],
+        },
         Stat { node: 3 },
         Open {
             node: 4,
@@ -185,6 +189,14 @@ fn all_replies() -> Vec<Reply> {
             stat: stat(),
         },
         Reply::Walked { node: 3 },
+        Reply::Steps {
+            steps: vec![(5, stat()), (6, stat())],
+            errno: libc::ENOENT,
+        },
+        Reply::Steps {
+            steps: vec![],
+            errno: 0,
+        },
         Reply::Node {
             node: 4,
             stat: stat(),
@@ -218,7 +230,7 @@ fn every_request_round_trips() {
     tags.dedup();
     assert_eq!(
         tags,
-        (1..=23).collect::<Vec<u8>>(),
+        (1..=24).collect::<Vec<u8>>(),
         "every request tag is covered"
     );
 }
@@ -237,7 +249,7 @@ fn every_reply_round_trips() {
     }
     tags.sort_unstable();
     tags.dedup();
-    assert_eq!(tags, (0x80..=0x8a).collect::<Vec<u8>>());
+    assert_eq!(tags, (0x80..=0x8b).collect::<Vec<u8>>());
 }
 
 #[test]
@@ -305,7 +317,12 @@ fn malformed_frames_are_errors() {
     let table: Vec<(&str, Vec<u8>, ProtoError)> = vec![
         ("empty", vec![], ProtoError::Empty),
         ("unknown tag 0", vec![0], ProtoError::UnknownTag(0)),
-        ("unknown tag 24", vec![24, 0, 0], ProtoError::UnknownTag(24)),
+        ("unknown tag 25", vec![25, 0, 0], ProtoError::UnknownTag(25)),
+        (
+            "walk of no names",
+            vec![24, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            ProtoError::BadValue("walk length"),
+        ),
         ("reply tag", vec![0x84], ProtoError::UnknownTag(0x84)),
         ("short version", vec![1, 1, 0], ProtoError::Truncated),
         ("name with slash", walk_frame(b"a/b"), ProtoError::BadName),

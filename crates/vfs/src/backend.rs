@@ -93,6 +93,29 @@ pub trait Backend: Send + Sync {
     /// `dir` is not a directory.
     fn lookup(&self, dir: Node, name: &[u8]) -> Result<(Node, Attr)>;
 
+    /// [`Backend::lookup`] down a chain: `names[0]` in `dir`, each next
+    /// name in what the previous one found, in order, stopping after a
+    /// result that is not a directory (a symlink is not followed) and
+    /// after the first error, which is the last element. A backend that
+    /// pays per request (the gofer) answers in one; the default looks the
+    /// names up one at a time. Never empty for a non-empty `names`.
+    fn lookup_chain(&self, dir: Node, names: &[&[u8]]) -> Vec<Result<(Node, Attr)>> {
+        let mut out = Vec::with_capacity(names.len());
+        let mut at = dir;
+        for name in names {
+            let r = self.lookup(at, name);
+            let go_on = matches!(&r, Ok((_, a)) if a.is_dir());
+            if let Ok((n, _)) = &r {
+                at = *n;
+            }
+            out.push(r);
+            if !go_on {
+                break;
+            }
+        }
+        out
+    }
+
     /// The attributes of `node`.
     fn stat(&self, node: Node) -> Result<Attr>;
 

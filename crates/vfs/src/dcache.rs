@@ -76,6 +76,11 @@ impl Dcache {
         }
     }
 
+    /// Does the cache keep anything (a capacity above 0)?
+    pub fn enabled(&self) -> bool {
+        self.capacity > 0
+    }
+
     pub fn stats(&self) -> Stats {
         Stats {
             hits: self.hits,

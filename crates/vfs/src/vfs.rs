@@ -206,6 +206,27 @@ impl Vfs {
         result
     }
 
+    /// Lookups of `names` down a chain from `dir` ([`Backend::lookup_chain`]),
+    /// for a walk to use in order. With the dentry cache on, only the first
+    /// name is looked up (through the cache); the cache then answers the
+    /// rest without a round trip anyway.
+    pub(crate) fn lookup_chain(
+        &self,
+        dir: &Location,
+        names: &[&[u8]],
+    ) -> Vec<Result<(Node, Attr)>> {
+        let Some(first) = names.first() else {
+            return Vec::new();
+        };
+        if names.len() == 1 || self.dcache().enabled() {
+            return vec![self.lookup(dir, first)];
+        }
+        match self.mounts.get(dir.mount()) {
+            Ok(m) => m.backend.lookup_chain(dir.node(), names),
+            Err(e) => vec![Err(e)],
+        }
+    }
+
     /// The child `name` of directory `dir`, through the cache and into a
     /// mount on top of it, never following a symlink: the final lookup of
     /// unlink, rmdir, rename and mkdir after a [`WalkFlags::parent`] walk.

@@ -49,12 +49,27 @@
 //! Every walk ends: each symlink costs one of 40
 //! follows and every piece of path text is finite.
 
-use crate::backend::Attr;
+use std::collections::VecDeque;
+
+use crate::backend::{Attr, Node};
 use crate::creds::Creds;
 use crate::errno::{Errno, Result};
 use crate::flags::*;
 use crate::location::{Location, Step};
+use crate::mount::MountId;
 use crate::vfs::Vfs;
+
+/// Most names one lookahead asks for (the gofer's `WalkPath` limit).
+const LOOKAHEAD: usize = 32;
+
+/// A lookup made ahead of the walk: valid for `name` looked up in
+/// `parent` of `mount`, if the walk gets there next.
+struct Ahead {
+    mount: MountId,
+    parent: Node,
+    name: Vec<u8>,
+    result: Result<(Node, Attr)>,
+}
 
 /// What a walk found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,6 +136,9 @@ pub(crate) struct Walker<'a> {
     pieces: Vec<Piece>,
     links: u32,
     trailing: bool,
+    /// Lookups of the components after the current one, made in the same
+    /// request as its own ([`Vfs::lookup_chain`]).
+    ahead: VecDeque<Ahead>,
 }
 
 impl<'a> Walker<'a> {
@@ -142,6 +160,7 @@ impl<'a> Walker<'a> {
             pieces: Vec::new(),
             links: 0,
             trailing: false,
+            ahead: VecDeque::new(),
         }
     }
 
@@ -291,7 +310,7 @@ impl<'a> Walker<'a> {
         if c.name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let (node, attr) = match self.vfs.lookup(&self.loc, &c.name) {
+        let (node, attr) = match self.lookup(&c.name) {
             Err(Errno::ENOENT) if creating => return self.create(c).map(Some),
             other => other?,
         };
@@ -317,6 +336,55 @@ impl<'a> Walker<'a> {
         let step = self.cross_mounts(step)?;
         self.loc.push(step);
         Ok(None)
+    }
+
+    /// `name` in the current directory: from the lookahead if it was
+    /// looked up there already, else in one request with the plain names
+    /// that follow it in the path text (up to a `.`, `..` or the end).
+    /// Each lookahead result is used only if the walk reaches the same
+    /// directory of the same mount and asks for the same name: a symlink,
+    /// `..` or a mount crossed on the way discards the rest, which is then
+    /// looked up afresh.
+    fn lookup(&mut self, name: &[u8]) -> Result<(Node, Attr)> {
+        let (mount, parent) = (self.loc.mount(), self.loc.node());
+        if let Some(a) = self.ahead.pop_front() {
+            if a.mount == mount && a.parent == parent && a.name == name {
+                return a.result;
+            }
+            self.ahead.clear();
+        }
+        let names = self.upcoming(name);
+        let refs: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
+        let mut results = self.vfs.lookup_chain(&self.loc, &refs).into_iter();
+        let first = results.next().unwrap_or(Err(Errno::EIO));
+        let mut at = first.as_ref().ok().map(|(n, _)| *n);
+        for (name, result) in names.into_iter().skip(1).zip(results) {
+            let Some(parent) = at else { break };
+            at = result.as_ref().ok().map(|(n, _)| *n);
+            self.ahead.push_back(Ahead {
+                mount,
+                parent,
+                name,
+                result,
+            });
+        }
+        first
+    }
+
+    /// `name`, then the plain names that follow in the path text still
+    /// to walk (the rest of each piece, the innermost symlink's first).
+    fn upcoming(&self, name: &[u8]) -> Vec<Vec<u8>> {
+        let mut names = vec![name.to_vec()];
+        for piece in self.pieces.iter().rev() {
+            let rest = &piece.text[piece.pos.min(piece.text.len())..];
+            for n in rest.split(|&b| b == b'/').filter(|n| !n.is_empty()) {
+                if names.len() >= LOOKAHEAD || n == b"." || n == b".." || n.len() > NAME_MAX {
+                    return names;
+                }
+                names.push(n.to_vec());
+            }
+        }
+        names
     }
 
     fn create(&mut self, c: Component) -> Result<Resolved> {

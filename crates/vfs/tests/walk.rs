@@ -470,3 +470,64 @@ fn search_permission_of_each_directory() {
         Err(Errno::EACCES)
     );
 }
+
+/// A backend that answers a chain of lookups in one call, counting calls.
+struct Chains {
+    fs: Arc<MemFs>,
+    chains: std::sync::atomic::AtomicU64,
+}
+
+impl Backend for Chains {
+    fn root(&self) -> Node {
+        self.fs.root()
+    }
+    fn lookup(&self, dir: Node, name: &[u8]) -> Result<(Node, Attr)> {
+        self.fs.lookup(dir, name)
+    }
+    fn lookup_chain(&self, dir: Node, names: &[&[u8]]) -> Vec<Result<(Node, Attr)>> {
+        self.chains
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.fs.lookup_chain(dir, names)
+    }
+    fn stat(&self, node: Node) -> Result<Attr> {
+        self.fs.stat(node)
+    }
+    fn readlink(&self, node: Node) -> Result<Vec<u8>> {
+        self.fs.readlink(node)
+    }
+}
+
+/// Without a dentry cache, the plain names of a path are looked up in one
+/// request; a symlink or `..` starts a new one, and results are the same.
+#[test]
+fn lookups_go_ahead_in_chains_without_a_cache() {
+    let fs = Arc::new(MemFs::new());
+    let r = fs.root();
+    let a = fs.mkdir(r, b"a").unwrap();
+    let b = fs.mkdir(a, b"b").unwrap();
+    let c = fs.mkdir(b, b"c").unwrap();
+    fs.create(c, b"f").unwrap();
+    fs.symlink(r, b"l", b"a/b").unwrap();
+    let back = Arc::new(Chains {
+        fs,
+        chains: Default::default(),
+    });
+    let vfs = Vfs::new(back.clone(), MountFlags::default(), 0).unwrap();
+    let root = vfs.root();
+    let count = || back.chains.load(std::sync::atomic::Ordering::Relaxed);
+    let flags = WalkFlags::default();
+    let found = |p: &str| {
+        vfs.resolve(&root, p.as_bytes(), &flags)
+            .map(|r| r.found().is_ok())
+    };
+    assert_eq!(found("/a/b/c/f"), Ok(true));
+    assert_eq!(count(), 1);
+    // The symlink ends the first chain; its target and the rest: a second.
+    assert_eq!(found("/l/c/f"), Ok(true));
+    assert_eq!(count(), 3);
+    assert_eq!(found("/a/b/../b/c/f"), Ok(true));
+    assert_eq!(count(), 5);
+    assert_eq!(found("/a/x/c"), Err(Errno::ENOENT));
+    // A file in the middle: ENOTDIR, as a walk one lookup at a time says.
+    assert_eq!(found("/a/b/c/f/g"), Err(Errno::ENOTDIR));
+}

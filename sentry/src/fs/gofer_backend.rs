@@ -202,6 +202,40 @@ impl Backend for GoferBackend {
         Ok((Node(h), attr_of(&st)))
     }
 
+    /// One `WalkPath` request for the whole chain (names the protocol
+    /// cannot carry end it early: the walk looks them up alone).
+    fn lookup_chain(&self, dir: Node, names: &[&[u8]]) -> Vec<Result<(Node, Attr)>> {
+        let wire: Vec<Name> = names
+            .iter()
+            .take(moat_goferproto::MAX_WALK)
+            .map_while(|n| Name::new(*n).ok())
+            .collect();
+        if wire.len() < 2 {
+            return names
+                .first()
+                .map_or_else(Vec::new, |n| vec![self.lookup(dir, n)]);
+        }
+        let mut inner = self.inner();
+        let (steps, failed) = match inner.client.walk_path(dir.0, &wire) {
+            Ok(r) => r,
+            Err(e) => return vec![Err(errno(e))],
+        };
+        let mut out = Vec::with_capacity(steps.len() + 1);
+        let mut at = dir.0;
+        for ((h, st), name) in steps.iter().zip(names) {
+            let h = inner.keep(at, name, *h, st);
+            out.push(Ok((Node(h), attr_of(st))));
+            at = h;
+        }
+        if let Some(e) = failed {
+            out.push(Err(Errno(e as i32)));
+        }
+        if out.is_empty() {
+            out.push(Err(Errno(libc::EIO)));
+        }
+        out
+    }
+
     fn stat(&self, node: Node) -> Result<Attr> {
         Ok(attr_of(&self.full_stat(node)?))
     }
