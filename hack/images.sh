@@ -5,8 +5,20 @@
 # With --bench also:
 #   moat-bench:latest  busybox plus hack/bench/sysbench
 #   moat-debian:latest debootstrapped Debian 12 with python3 and redis
+# With --cpython also (tests/tests/cpython.rs, hack/cpython.sh):
+#   moat-pytest:latest debootstrapped Debian 12 with python3 and CPython's
+#                      regression tests (libpython3.11-testsuite)
 . "$(dirname "$0")/lib.sh"
 need_root
+
+bench=0 cpython=0
+for arg in "$@"; do
+  case $arg in
+    --bench) bench=1 ;;
+    --cpython) cpython=1 ;;
+    *) die "usage: $0 [--bench] [--cpython]" ;;
+  esac
+done
 
 image_hash() { docker image inspect -f '{{index .Config.Labels "moat.hash"}}' "$1" 2>/dev/null || true; }
 
@@ -43,20 +55,30 @@ with_static() {
 
 with_static moat-probe:latest "$MOAT_REPO/hack/probe/probe.c" probe
 
-[ "${1:-}" = --bench ] || exit 0
-
-with_static moat-bench:latest "$MOAT_REPO/hack/bench/sysbench.c" sysbench
-
-debian_hash=bookworm-python3-redis-1
-if [ "$(image_hash moat-debian:latest)" != "$debian_hash" ]; then
-  dir=$MOAT_STATE/debian-rootfs
-  if [ ! -x "$dir/usr/bin/redis-server" ]; then
-    log "debootstrapping Debian 12 with python3 and redis (a few minutes, once)"
+# debian IMAGE HASH ROOTFS-NAME MARKER PACKAGES: a minimal Debian 12 with
+# PACKAGES, debootstrapped once into $MOAT_STATE/ROOTFS-NAME (kept while
+# the file MARKER exists in it) and imported with the label HASH.
+debian() {
+  local image=$1 hash=$2 dir=$MOAT_STATE/$3 marker=$4 packages=$5
+  [ "$(image_hash "$image")" = "$hash" ] && return 0
+  if [ ! -e "$dir$marker" ]; then
+    log "debootstrapping Debian 12 with $packages for $image (a few minutes, once)"
     rm -rf "$dir"
-    debootstrap --variant=minbase --include=python3-minimal,redis-server,redis-tools \
-      bookworm "$dir" http://deb.debian.org/debian > "$MOAT_LOGS/debootstrap.log" 2>&1 \
-      || die "debootstrap failed: see $MOAT_LOGS/debootstrap.log"
+    debootstrap --variant=minbase --include="$packages" \
+      bookworm "$dir" http://deb.debian.org/debian > "$MOAT_LOGS/debootstrap-$3.log" 2>&1 \
+      || die "debootstrap failed: see $MOAT_LOGS/debootstrap-$3.log"
     rm -rf "$dir"/var/cache/apt/archives/*.deb
   fi
-  build moat-debian:latest "$debian_hash" "$dir"
+  build "$image" "$hash" "$dir"
+}
+
+if [ "$bench" = 1 ]; then
+  with_static moat-bench:latest "$MOAT_REPO/hack/bench/sysbench.c" sysbench
+  debian moat-debian:latest bookworm-python3-redis-1 debian-rootfs \
+    /usr/bin/redis-server python3-minimal,redis-server,redis-tools
+fi
+
+if [ "$cpython" = 1 ]; then
+  debian moat-pytest:latest bookworm-python3-testsuite-1 pytest-rootfs \
+    /usr/lib/python3.11/test/regrtest.py python3,libpython3.11-testsuite
 fi
