@@ -2,10 +2,12 @@
 //! (started idempotently through hack/), local images, and commands with
 //! time limits so that no test can hang.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The repository root.
@@ -53,7 +55,8 @@ pub fn setup() {
 }
 
 /// Run a command with a time limit; a command still running then is killed
-/// and the test fails.
+/// and the test fails. Both pipes are drained while it runs, so a command
+/// writing more than a pipe holds does not stall.
 pub fn run(cmd: &mut Command, limit: Duration) -> Output {
     let mut child = cmd
         .stdin(Stdio::null())
@@ -61,22 +64,47 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let start = Instant::now();
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(status)) => break status,
             Ok(None) if start.elapsed() > limit => {
                 let _ = child.kill();
-                let out = child.wait_with_output().ok();
-                panic!("{cmd:?} still running after {limit:?}: {out:?}");
+                let _ = child.wait();
+                let (out, err) = (joined(stdout), joined(stderr));
+                panic!(
+                    "{cmd:?} still running after {limit:?}\nstdout: {}\nstderr: {}",
+                    text(&out),
+                    text(&err)
+                );
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => panic!("waiting for {cmd:?}: {e}"),
         }
+    };
+    Output {
+        status,
+        stdout: joined(stdout),
+        stderr: joined(stderr),
     }
-    child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("collecting output of {cmd:?}: {e}"))
+}
+
+/// Reads a child's pipe to its end on a thread of its own.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut pipe) = pipe {
+            // A read error ends the output early; what was read is kept.
+            let _ = pipe.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+fn joined(reader: JoinHandle<Vec<u8>>) -> Vec<u8> {
+    reader.join().unwrap_or_default()
 }
 
 pub fn text(b: &[u8]) -> String {
