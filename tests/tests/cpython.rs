@@ -44,18 +44,7 @@ const USER: &str = "1000:1000";
 
 /// Cases known to do worse under moat than under runc: (user, case, why).
 /// Keep in step with the README (Tests).
-const MOAT_ONLY: &[(&str, &str, &str)] = &[
-    (
-        USER,
-        "test.test_pathlib.PathTest.test_expanduser_common",
-        "HOME unset: moat does not default HOME for a user without a passwd entry (runc sets HOME=/)",
-    ),
-    (
-        USER,
-        "test.test_pathlib.PosixPathTest.test_expanduser_common",
-        "HOME unset: moat does not default HOME for a user without a passwd entry (runc sets HOME=/)",
-    ),
-];
+const MOAT_ONLY: &[(&str, &str, &str)] = &[];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Outcome {

@@ -75,13 +75,31 @@ fn args_of(p: &Process) -> Result<Vec<CString>> {
         .collect()
 }
 
+/// The process's environment, with `HOME` added as runc adds it when the
+/// spec has none: the user's home in the container's `/etc/passwd`, else
+/// `/`. Call it inside the container's root.
 fn env_of(p: &Process) -> Vec<CString> {
-    p.env()
-        .as_deref()
-        .unwrap_or_default()
+    let env = p.env().as_deref().unwrap_or_default();
+    let mut out: Vec<CString> = env
         .iter()
         .filter_map(|e| CString::new(e.as_str()).ok())
-        .collect()
+        .collect();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let home = home_in(&passwd, p.user().uid()).unwrap_or("/");
+        if let Ok(c) = CString::new(format!("HOME={home}")) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The home directory of `uid` in the text of an `/etc/passwd`.
+fn home_in(passwd: &str, uid: u32) -> Option<&str> {
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 7 && f[2].parse() == Ok(uid) && !f[5].is_empty()).then(|| f[5])
+    })
 }
 
 /// Look `arg0` up like execvp does, so a missing binary fails at create
@@ -252,4 +270,16 @@ fn close_from(first: u32) -> Result<()> {
         return Err(std::io::Error::last_os_error()).context("close_range");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn home_comes_from_passwd() {
+        let passwd =
+            "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\nbad line\n";
+        assert_eq!(super::home_in(passwd, 0), Some("/root"));
+        assert_eq!(super::home_in(passwd, 1000), Some("/home/user"));
+        assert_eq!(super::home_in(passwd, 7), None);
+    }
 }
