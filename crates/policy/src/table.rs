@@ -4,10 +4,14 @@
 //!
 //! Reviewed like code: changing a fate changes what every sandbox may do.
 //! Calls that take paths stay native until the sentry's file system takes
-//! them over; so far the stat family, `readlink(at)` and `access`/
-//! `faccessat(2)` (supervised: the OCI profile's verdict applies first,
-//! then the sentry resolves the path through the gofer and answers, or
-//! lets the kernel run a call it cannot serve yet, such as `/proc`).
+//! them over; so far the stat family, `readlink(at)`, `access`/
+//! `faccessat(2)` and the calls that change the tree or a file's
+//! attributes by path (mkdir, mknod, unlink, rmdir, rename, link,
+//! symlink, chmod, chown, utimes, truncate, and their `*at` forms) are
+//! supervised: the OCI profile's verdict applies first, then the sentry
+//! resolves the path through the gofer and answers, or lets the kernel
+//! run a call it cannot serve yet, such as one on `/proc`. `mknod` of a
+//! device is refused (`EPERM`) by its handler.
 //! Numbers are written out; a test checks them against `libc::SYS_*` where
 //! libc has the constant.
 
@@ -47,11 +51,6 @@ const fn int_is(arg: u8, value: i32) -> ArgCheck {
     check(arg, INT, CmpOp::Eq, value as u64)
 }
 
-/// `(arg & S_IFMT) != kind`.
-const fn file_type_is_not(arg: u8, kind: u32) -> ArgCheck {
-    check(arg, libc::S_IFMT as u64, CmpOp::Ne, kind as u64)
-}
-
 static CLONE: &[&[ArgCheck]] = &[&[check(0, CLONE_NS, CmpOp::Eq, 0)]];
 static UNSHARE: &[&[ArgCheck]] = &[&[check(0, UNSHARE_NS, CmpOp::Eq, 0)]];
 /// The socket type without SOCK_NONBLOCK and SOCK_CLOEXEC.
@@ -75,16 +74,6 @@ static SOCKET: &[&[ArgCheck]] = &[
     ],
 ];
 static SOCKETPAIR: &[&[ArgCheck]] = &[&[int_is(0, libc::AF_UNIX)]];
-/// Device nodes would reach host devices: files, fifos and sockets only.
-static MKNOD: &[&[ArgCheck]] = &[&[
-    file_type_is_not(1, libc::S_IFCHR),
-    file_type_is_not(1, libc::S_IFBLK),
-]];
-static MKNODAT: &[&[ArgCheck]] = &[&[
-    file_type_is_not(2, libc::S_IFCHR),
-    file_type_is_not(2, libc::S_IFBLK),
-]];
-
 const fn native(nr: u32, name: &'static str) -> Entry {
     Entry {
         nr,
@@ -208,25 +197,25 @@ pub(crate) static TABLE: &[Entry] = &[
     native(73, "flock"),
     native(74, "fsync"),
     native(75, "fdatasync"),
-    native(76, "truncate"),
+    supervised(76, "truncate", "truncate"),
     native(77, "ftruncate"),
     native(78, "getdents"),
     native(79, "getcwd"),
     native(80, "chdir"),
     native(81, "fchdir"),
-    native(82, "rename"),
-    native(83, "mkdir"),
-    native(84, "rmdir"),
+    supervised(82, "rename", "rename"),
+    supervised(83, "mkdir", "mkdir"),
+    supervised(84, "rmdir", "unlink"),
     native(85, "creat"),
-    native(86, "link"),
-    native(87, "unlink"),
-    native(88, "symlink"),
+    supervised(86, "link", "link"),
+    supervised(87, "unlink", "unlink"),
+    supervised(88, "symlink", "link"),
     supervised(89, "readlink", "readlink"),
-    native(90, "chmod"),
+    supervised(90, "chmod", "chmod"),
     native(91, "fchmod"),
-    native(92, "chown"),
+    supervised(92, "chown", "chown"),
     native(93, "fchown"),
-    native(94, "lchown"),
+    supervised(94, "lchown", "chown"),
     native(95, "umask"),
     native(96, "gettimeofday"),
     native(97, "getrlimit"),
@@ -264,10 +253,10 @@ pub(crate) static TABLE: &[Entry] = &[
     native(129, "rt_sigqueueinfo"),
     native(130, "rt_sigsuspend"),
     native(131, "sigaltstack"),
-    native(132, "utime"),
-    native_if(133, "mknod", MKNOD, EPERM), // no device nodes
-    denied(134, "uselib", ENOSYS),         // a.out library loader, obsolete
-    native(135, "personality"), // the caller's own execution domain; OCI profiles narrow it
+    supervised(132, "utime", "utimes"),
+    supervised(133, "mknod", "mknod"),
+    denied(134, "uselib", ENOSYS), // a.out library loader, obsolete
+    native(135, "personality"),    // the caller's own execution domain; OCI profiles narrow it
     native(136, "ustat"),
     native(137, "statfs"),
     native(138, "fstatfs"),
@@ -367,7 +356,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(232, "epoll_wait"),
     native(233, "epoll_ctl"),
     native(234, "tgkill"),
-    native(235, "utimes"),
+    supervised(235, "utimes", "utimes"),
     denied(236, "vserver", ENOSYS), // never implemented
     native(237, "mbind"),
     native(238, "set_mempolicy"),
@@ -390,17 +379,17 @@ pub(crate) static TABLE: &[Entry] = &[
     native(255, "inotify_rm_watch"),
     native(256, "migrate_pages"),
     native(257, "openat"),
-    native(258, "mkdirat"),
-    native_if(259, "mknodat", MKNODAT, EPERM), // no device nodes
-    native(260, "fchownat"),
-    native(261, "futimesat"),
+    supervised(258, "mkdirat", "mkdir"),
+    supervised(259, "mknodat", "mknod"),
+    supervised(260, "fchownat", "chown"),
+    supervised(261, "futimesat", "utimes"),
     supervised(262, "newfstatat", "stat"),
-    native(263, "unlinkat"),
-    native(264, "renameat"),
-    native(265, "linkat"),
-    native(266, "symlinkat"),
+    supervised(263, "unlinkat", "unlink"),
+    supervised(264, "renameat", "rename"),
+    supervised(265, "linkat", "link"),
+    supervised(266, "symlinkat", "link"),
     supervised(267, "readlinkat", "readlink"),
-    native(268, "fchmodat"),
+    supervised(268, "fchmodat", "chmod"),
     supervised(269, "faccessat", "access"),
     native(270, "pselect6"),
     native(271, "ppoll"),
@@ -412,7 +401,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(277, "sync_file_range"),
     native(278, "vmsplice"),
     native(279, "move_pages"),
-    native(280, "utimensat"),
+    supervised(280, "utimensat", "utimes"),
     native(281, "epoll_pwait"),
     native(282, "signalfd"),
     native(283, "timerfd_create"),
@@ -448,7 +437,7 @@ pub(crate) static TABLE: &[Entry] = &[
     denied(313, "finit_module", EPERM),
     native(314, "sched_setattr"),
     native(315, "sched_getattr"),
-    native(316, "renameat2"),
+    supervised(316, "renameat2", "rename"),
     native(317, "seccomp"), // filters only stack and tighten; a second listener gets EBUSY
     native(318, "getrandom"),
     native(319, "memfd_create"),
@@ -497,7 +486,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(449, "futex_waitv"),
     native(450, "set_mempolicy_home_node"),
     native(451, "cachestat"),
-    native(452, "fchmodat2"),
+    supervised(452, "fchmodat2", "chmod"),
     native(453, "map_shadow_stack"),
     native(454, "futex_wake"),
     native(455, "futex_wait"),

@@ -11,8 +11,6 @@ use moat_policy::{
     compile_oci, emulated_nrs, install, moat_filter, SECCOMP_FILTER_FLAG_NEW_LISTENER,
 };
 
-static NODE: &[u8] = b"/nonexistent-moat-policy-test/node\0";
-
 const CHECKS: &[Check] = &[
     Check {
         what: "getpid runs",
@@ -65,17 +63,6 @@ const CHECKS: &[Check] = &[
             sys(
                 libc::SYS_socket,
                 [libc::AF_VSOCK as _, libc::SOCK_STREAM as _, 0],
-            )
-        },
-        errno: libc::EPERM,
-    },
-    Check {
-        what: "mknodat(S_IFCHR) is refused",
-        call: || {
-            let mode = (libc::S_IFCHR | 0o600) as libc::c_long;
-            sys(
-                libc::SYS_mknodat,
-                [libc::AT_FDCWD as _, NODE.as_ptr() as _, mode],
             )
         },
         errno: libc::EPERM,

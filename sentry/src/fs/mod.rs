@@ -19,6 +19,7 @@ pub mod gofer_backend;
 pub mod launch;
 pub mod native;
 pub mod perm;
+pub mod setattr;
 #[cfg(test)]
 mod tests;
 

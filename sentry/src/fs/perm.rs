@@ -87,7 +87,7 @@ fn bits_allow(creds: &Creds, st: &Stat, mode: u32) -> bool {
     }
 }
 
-fn in_group(creds: &Creds, gid: u32) -> bool {
+pub fn in_group(creds: &Creds, gid: u32) -> bool {
     creds.gid == gid || creds.groups.contains(&gid)
 }
 
@@ -117,6 +117,19 @@ pub fn may_delete(
         return Err(Errno::EPERM);
     }
     Ok(())
+}
+
+/// All of the kernel's `may_delete` of `victim` from `dir`: [`may_delete`],
+/// then the type the call removes: `ENOTDIR` if `dir_call` (rmdir, a
+/// directory renamed over) and `victim` is no directory, `EISDIR` if
+/// not and it is one.
+pub fn may_remove(status: &Status, dir: &Stat, victim: &Stat, dir_call: bool) -> Result<(), Errno> {
+    may_delete(status, dir, victim, 0)?;
+    match (dir_call, is_dir(victim)) {
+        (true, false) => Err(Errno::ENOTDIR),
+        (false, true) => Err(Errno::EISDIR),
+        _ => Ok(()),
+    }
 }
 
 /// `inode_owner_or_capable`: the caller's fsuid owns `st`, or it holds

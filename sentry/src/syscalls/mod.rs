@@ -5,14 +5,24 @@
 //! pending before it changes sandbox state.
 
 mod access;
+mod chmod;
+mod chown;
 mod exec;
 mod hostname;
+mod link;
+mod mkdir;
+mod mknod;
+mod mutate;
 mod path;
 mod readlink;
+mod rename;
 mod stat;
 mod sysinfo;
 mod syslog;
+mod truncate;
 mod uname;
+mod unlink;
+mod utimes;
 
 use nix::errno::Errno;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
@@ -135,6 +145,31 @@ pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
         ("access", "access") => access::access,
         ("access", "faccessat") => access::faccessat,
         ("access", "faccessat2") => access::faccessat2,
+        ("mkdir", "mkdir") => mkdir::mkdir,
+        ("mkdir", "mkdirat") => mkdir::mkdirat,
+        ("mknod", "mknod") => mknod::mknod,
+        ("mknod", "mknodat") => mknod::mknodat,
+        ("unlink", "unlink") => unlink::unlink,
+        ("unlink", "unlinkat") => unlink::unlinkat,
+        ("unlink", "rmdir") => unlink::rmdir,
+        ("rename", "rename") => rename::rename,
+        ("rename", "renameat") => rename::renameat,
+        ("rename", "renameat2") => rename::renameat2,
+        ("link", "link") => link::link,
+        ("link", "linkat") => link::linkat,
+        ("link", "symlink") => link::symlink,
+        ("link", "symlinkat") => link::symlinkat,
+        ("chmod", "chmod") => chmod::chmod,
+        ("chmod", "fchmodat") => chmod::fchmodat,
+        ("chmod", "fchmodat2") => chmod::fchmodat2,
+        ("chown", "chown") => chown::chown,
+        ("chown", "lchown") => chown::lchown,
+        ("chown", "fchownat") => chown::fchownat,
+        ("utimes", "utimensat") => utimes::utimensat,
+        ("utimes", "utimes") => utimes::utimes,
+        ("utimes", "futimesat") => utimes::futimesat,
+        ("utimes", "utime") => utimes::utime,
+        ("truncate", "truncate") => truncate::truncate,
         _ => return None,
     })
 }

@@ -113,6 +113,48 @@ pub fn walk<'f>(
         return Ok(None);
     }
     let walking = files.walking();
+    Ok(
+        walk_held(call, files, dirfd, path, flags, who)?.map(|(resolved, status)| {
+            (
+                Walk {
+                    files,
+                    resolved,
+                    _walking: walking,
+                },
+                status,
+            )
+        }),
+    )
+}
+
+impl Walk<'_> {
+    /// Walk a second path of the same call (rename, link) under the gate
+    /// this walk holds: taking it twice on one thread could deadlock
+    /// behind a waiting writer. `Ok(None)` as for [`walk`].
+    pub fn and_walk(
+        &self,
+        call: &Call,
+        dirfd: i32,
+        path: &[u8],
+        flags: &WalkFlags,
+        who: As,
+    ) -> Result<Option<(Resolved, Option<Status>)>, Errno> {
+        if path.is_empty() && flags.empty_path {
+            return Ok(None);
+        }
+        walk_held(call, self.files, dirfd, path, flags, who)
+    }
+}
+
+/// [`walk`] with the gate held by the caller.
+fn walk_held(
+    call: &Call,
+    files: &Files,
+    dirfd: i32,
+    path: &[u8],
+    flags: &WalkFlags,
+    who: As,
+) -> Result<Option<(Resolved, Option<Status>)>, Errno> {
     if !caller::root_is_container_root(files, call.pid) {
         return Ok(None);
     }
@@ -150,14 +192,7 @@ pub fn walk<'f>(
     if files.is_native(loc) || files.gofer_node(loc).is_none() {
         return Ok(None);
     }
-    Ok(Some((
-        Walk {
-            files,
-            resolved,
-            _walking: walking,
-        },
-        status,
-    )))
+    Ok(Some((resolved, status)))
 }
 
 /// A gofer answer for a handler: the value, `Ok(None)` when the link to

@@ -1,0 +1,148 @@
+//! `link`, `linkat`, `symlink` and `symlinkat`.
+//!
+//! linkat, as Linux's `do_linkat`: unknown flags are `EINVAL`; the old
+//! path is walked (a final symlink followed only with
+//! `AT_SYMLINK_FOLLOW`), the new one to its parent with
+//! `filename_create`'s checks (`EEXIST`, `ENOENT` for a trailing slash,
+//! then `EROFS`); `may_linkat` under
+//! `fs.protected_hardlinks` ([`may_link`]: `EPERM`); `may_create`
+//! (`EACCES`); a directory is `EPERM`. The gofer's kernel answers
+//! `EXDEV` across mounts (after those checks, where Linux answers it
+//! before them). An empty old path with
+//! `AT_EMPTY_PATH` links a descriptor and runs natively.
+//!
+//! symlinkat, as `do_symlinkat`: an empty target is `ENOENT`; then
+//! `filename_create` and `may_create`; the link belongs to the caller's
+//! fsuid and to its fsgid or a set-group-ID parent's group.
+
+use std::sync::OnceLock;
+
+use moat_vfs::{Resolved, WalkFlags};
+use nix::errno::Errno;
+
+use super::mutate::{answer, errno, fresh_stat, status_of, with_entry, Answer, Entry};
+use super::path::{read_path, walk, As};
+use super::Call;
+use crate::fs::perm::{is_dir, new_owner};
+use crate::fs::setattr::may_link;
+use crate::fs::Files;
+
+/// link(old, new)
+pub fn link(call: &mut Call) -> Result<i64, Errno> {
+    let [old, new, ..] = call.args;
+    make_link(call, (libc::AT_FDCWD, old), (libc::AT_FDCWD, new), 0)
+}
+
+/// linkat(olddirfd, old, newdirfd, new, flags)
+pub fn linkat(call: &mut Call) -> Result<i64, Errno> {
+    let [olddirfd, old, newdirfd, new, flags, _] = call.args;
+    let (old, new) = ((olddirfd as i32, old), (newdirfd as i32, new));
+    make_link(call, old, new, flags as i32)
+}
+
+/// symlink(target, path)
+pub fn symlink(call: &mut Call) -> Result<i64, Errno> {
+    let [target, path, ..] = call.args;
+    make_symlink(call, target, libc::AT_FDCWD, path)
+}
+
+/// symlinkat(target, dirfd, path)
+pub fn symlinkat(call: &mut Call) -> Result<i64, Errno> {
+    let [target, dirfd, path, ..] = call.args;
+    make_symlink(call, target, dirfd as i32, path)
+}
+
+/// `fs.protected_hardlinks` of the host (Linux's default, on, if it
+/// cannot be read). The kernel does not namespace it.
+fn protected_hardlinks() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/fs/protected_hardlinks")
+            .map_or(true, |v| v.trim() != "0")
+    })
+}
+
+fn make_link(call: &mut Call, old: (i32, u64), new: (i32, u64), flags: i32) -> Result<i64, Errno> {
+    if flags & !(libc::AT_SYMLINK_FOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old = (old.0, read_path(call, old.1)?);
+    let new = (new.0, read_path(call, new.1)?);
+    let Some(files) = call.kernel.files.clone() else {
+        return answer(call, Ok(None));
+    };
+    let r = link_op(call, &files, old, new, flags);
+    files.trim();
+    answer(call, r)
+}
+
+fn link_op(
+    call: &mut Call,
+    files: &Files,
+    (old_dirfd, old): (i32, Vec<u8>),
+    (new_dirfd, new): (i32, Vec<u8>),
+    flags: i32,
+) -> Answer {
+    let old_walk = WalkFlags {
+        nofollow: flags & libc::AT_SYMLINK_FOLLOW == 0,
+        empty_path: flags & libc::AT_EMPTY_PATH != 0,
+        ..WalkFlags::default()
+    };
+    let Some((w, read)) = walk(call, files, old_dirfd, &old, &old_walk, As::Fs)? else {
+        return Ok(None);
+    };
+    let Resolved::Found(loc) = &w.resolved else {
+        return Err(Errno::ENOENT);
+    };
+    let Some((node, st)) = fresh_stat(files, loc)? else {
+        return Ok(None);
+    };
+    let parent = WalkFlags::parent();
+    let Some((resolved, read_new)) = w.and_walk(call, new_dirfd, &new, &parent, As::Fs)? else {
+        return Ok(None);
+    };
+    let Some(e) = Entry::of(files, &resolved)? else {
+        return Ok(None);
+    };
+    let status = status_of(call, read.or(read_new))?;
+    let name = e.new_name(files, false)?;
+    let refuse = |err| Err(e.dir.read_only_first(files, err));
+    if let Err(err) = may_link(&status, &st, protected_hardlinks()) {
+        return refuse(err);
+    }
+    e.may_create(files, &status)?;
+    if is_dir(&st) {
+        return refuse(Errno::EPERM);
+    }
+    call.still_pending()?;
+    files
+        .gofer
+        .with_client(|c| {
+            let (h, _) = c.link(node.0, e.dir.node.0, &name)?;
+            c.close(&[h])
+        })
+        .map_err(errno)?;
+    Ok(Some(0))
+}
+
+fn make_symlink(call: &mut Call, target: u64, dirfd: i32, path: u64) -> Result<i64, Errno> {
+    let target = read_path(call, target)?;
+    if target.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let path = read_path(call, path)?;
+    with_entry(call, dirfd, &path, |call, files, e, status| {
+        let name = e.new_name(files, false)?;
+        e.may_create(files, status)?;
+        let (uid, gid, _) = new_owner(status, &e.dir.stat, libc::S_IFLNK | 0o777);
+        call.still_pending()?;
+        files
+            .gofer
+            .with_client(|c| {
+                let (h, _) = c.symlink(e.dir.node.0, &name, &target, (uid, gid))?;
+                c.close(&[h])
+            })
+            .map_err(errno)?;
+        Ok(Some(0))
+    })
+}
