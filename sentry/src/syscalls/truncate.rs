@@ -1,7 +1,8 @@
 //! `truncate`, as Linux's `do_sys_truncate`: a negative length is
 //! `EINVAL`; the path is walked following symlinks; a directory is
-//! `EISDIR`, any other non-regular file `EINVAL`; `EROFS`; write
-//! permission (`EACCES`). A caller without `CAP_FSETID` loses the file's
+//! `EISDIR`, any other non-regular file `EINVAL`; write permission
+//! (`EACCES`), and only then `EROFS` (Linux 6.12 and later check the
+//! mount after the permission; the gofer's kernel answers it). A caller without `CAP_FSETID` loses the file's
 //! set-user-ID bit (and set-group-ID where the kernel drops it,
 //! [`truncate_mode`]), which the gofer, holding `CAP_FSETID`, would keep.
 //! The gofer's kernel answers the rest (`ETXTBSY`, `EFBIG`).
@@ -10,7 +11,7 @@ use moat_goferproto::SetAttr;
 use moat_vfs::WalkFlags;
 use nix::errno::Errno;
 
-use super::mutate::{errno, read_only_first, with_target};
+use super::mutate::{errno, with_target};
 use super::path::read_path;
 use super::Call;
 use crate::fs::perm::{is_dir, is_reg, permitted, W_OK};
@@ -35,8 +36,7 @@ pub fn truncate(call: &mut Call) -> Result<i64, Errno> {
             if !is_reg(&t.stat) {
                 return Err(Errno::EINVAL);
             }
-            permitted(&status.fs_creds(), &t.stat, W_OK, 0)
-                .map_err(|e| read_only_first(files, t.node, e))?;
+            permitted(&status.fs_creds(), &t.stat, W_OK, 0)?;
             let attr = SetAttr {
                 size: Some(size),
                 mode: truncate_mode(status, &t.stat),
