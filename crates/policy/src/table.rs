@@ -7,7 +7,8 @@
 //! them over; so far the stat family, `readlink(at)`, `access`/
 //! `faccessat(2)` and the calls that change the tree or a file's
 //! attributes by path (mkdir, mknod, unlink, rmdir, rename, link,
-//! symlink, chmod, chown, utimes, truncate, and their `*at` forms) are
+//! symlink, chmod, chown, utimes, truncate, the xattr calls, and their
+//! `*at` forms but the new `*xattrat`) are
 //! supervised: the OCI profile's verdict applies first, then the sentry
 //! resolves the path through the gofer and answers, or lets the kernel
 //! run a call it cannot serve yet, such as one on `/proc`. `mknod` of a
@@ -309,17 +310,17 @@ pub(crate) static TABLE: &[Entry] = &[
     denied(185, "security", ENOSYS),
     native(186, "gettid"),
     native(187, "readahead"),
-    native(188, "setxattr"),
-    native(189, "lsetxattr"),
+    supervised(188, "setxattr", "xattr"),
+    supervised(189, "lsetxattr", "xattr"),
     native(190, "fsetxattr"),
-    native(191, "getxattr"),
-    native(192, "lgetxattr"),
+    supervised(191, "getxattr", "xattr"),
+    supervised(192, "lgetxattr", "xattr"),
     native(193, "fgetxattr"),
-    native(194, "listxattr"),
-    native(195, "llistxattr"),
+    supervised(194, "listxattr", "xattr"),
+    supervised(195, "llistxattr", "xattr"),
     native(196, "flistxattr"),
-    native(197, "removexattr"),
-    native(198, "lremovexattr"),
+    supervised(197, "removexattr", "xattr"),
+    supervised(198, "lremovexattr", "xattr"),
     native(199, "fremovexattr"),
     native(200, "tkill"),
     native(201, "time"),

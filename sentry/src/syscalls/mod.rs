@@ -23,6 +23,7 @@ mod truncate;
 mod uname;
 mod unlink;
 mod utimes;
+mod xattr;
 
 use nix::errno::Errno;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
@@ -170,6 +171,14 @@ pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
         ("utimes", "futimesat") => utimes::futimesat,
         ("utimes", "utime") => utimes::utime,
         ("truncate", "truncate") => truncate::truncate,
+        ("xattr", "setxattr") => xattr::setxattr,
+        ("xattr", "lsetxattr") => xattr::lsetxattr,
+        ("xattr", "getxattr") => xattr::getxattr,
+        ("xattr", "lgetxattr") => xattr::lgetxattr,
+        ("xattr", "listxattr") => xattr::listxattr,
+        ("xattr", "llistxattr") => xattr::llistxattr,
+        ("xattr", "removexattr") => xattr::removexattr,
+        ("xattr", "lremovexattr") => xattr::lremovexattr,
         _ => return None,
     })
 }
