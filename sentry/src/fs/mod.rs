@@ -9,10 +9,10 @@
 //! and calls reaching them run natively (the sentry has no synthetic
 //! `/proc` yet, and the gofer is outside the container's pid namespace).
 //!
-//! The dentry cache is off: in this slice only the stat family,
-//! `readlink` and `access` go through the sentry, and every other file
-//! call (create, unlink, rename...) still changes the tree natively,
-//! behind the cache's back. Each walk asks the gofer for each component.
+//! The dentry cache is off: the stat family, `readlink`, `access` and the
+//! path-mutating calls (mkdir, unlink, rename...) go through the sentry,
+//! but `open` (`O_CREAT`) and calls into native mounts still change the
+//! tree behind a cache's back. Each walk asks the gofer for each component.
 
 pub mod caller;
 pub mod gofer_backend;
