@@ -35,6 +35,12 @@ pub fn exec(
     set_rlimits(p)?;
     let cwd = p.cwd();
     nix::unistd::chdir(cwd).with_context(|| format!("chdir {}", cwd.display()))?;
+    if !cwd_reachable() {
+        bail!(
+            "the working directory {} lies outside the container's root",
+            cwd.display()
+        );
+    }
     let env = env_of(p);
     let argv = args_of(p)?;
     let path = find_executable(&argv[0], &env)?;
@@ -252,6 +258,17 @@ fn cap_set(caps: &LinuxCapabilities, held: &CapsHashSet, pick: Pick) -> Result<C
         }
     }
     Ok(out)
+}
+
+/// Is the working directory under the process's root? A cwd of
+/// `/proc/self/fd/N` names whatever descriptor N is here (the sentry's,
+/// inherited: CVE-2024-21626); the kernel's `getcwd` then answers a path
+/// that does not start with `/` ("(unreachable)").
+fn cwd_reachable() -> bool {
+    let mut buf = [0u8; libc::PATH_MAX as usize];
+    // SAFETY: getcwd writes at most buf.len() bytes into buf.
+    let n = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
+    n > 0 && buf[0] == b'/'
 }
 
 /// Mark every descriptor from `first` on close-on-exec: the workload gets
