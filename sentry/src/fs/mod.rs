@@ -13,6 +13,10 @@
 //! path-mutating calls (mkdir, unlink, rename...) go through the sentry,
 //! but `open` (`O_CREAT`) and calls into native mounts still change the
 //! tree behind a cache's back. Each walk asks the gofer for each component.
+//! Turning the cache on needs every handler that changes a name or a
+//! file's attributes (`syscalls::{mkdir, mknod, unlink, rename, link,
+//! chmod, chown, utimes, truncate}`, `open` with `O_CREAT`) to
+//! [`Vfs::invalidate`] what it changed; none does yet.
 
 pub mod caller;
 pub mod gofer_backend;
