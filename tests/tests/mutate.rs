@@ -456,45 +456,14 @@ t('rename the volume', os.rename, '/rw', '/rw2')
     cleanup(&dirs);
 }
 
-const XATTRS: &str = r#"
-import struct
-acl = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', tag, perm, 0xffffffff)
-                                      for tag, perm in ((1, 6), (4, 4), (0x20, 4)))
-def xattrs(f, d, fifo, link, ro):
-    t('set user', os.setxattr, f, 'user.a', b'1')
-    t('set user create existing', os.setxattr, f, 'user.a', b'2', os.XATTR_CREATE)
-    t('set user replace missing', os.setxattr, f, 'user.b', b'2', os.XATTR_REPLACE)
-    t('set bad flags', os.setxattr, f, 'user.b', b'2', 4)
-    t('get', os.getxattr, f, 'user.a')
-    t('get missing', os.getxattr, f, 'user.zz')
-    t('list', lambda: sorted(os.listxattr(f)))
-    t('set on dir', os.setxattr, d, 'user.d', b'x')
-    t('get on dir', os.getxattr, d, 'user.d')
-    t('set user on fifo', os.setxattr, fifo, 'user.p', b'x')
-    t('get user on fifo', os.getxattr, fifo, 'user.p')
-    t('set through symlink', os.setxattr, link, 'user.l', b'v')
-    t('set on symlink itself', os.setxattr, link, 'user.l', b'v', follow_symlinks=False)
-    t('get through symlink', os.getxattr, link, 'user.l')
-    t('list symlink itself', os.listxattr, link, follow_symlinks=False)
-    t('set trusted', os.setxattr, f, 'trusted.t', b'1')
-    t('get trusted', os.getxattr, f, 'trusted.t')
-    t('set security', os.setxattr, f, 'security.s', b'1')
-    t('set unknown namespace', os.setxattr, f, 'foo.s', b'1')
-    t('set empty name', os.setxattr, f, '', b'1')
-    t('set long name', os.setxattr, f, 'user.' + 'n' * 300, b'1')
-    t('set big value', os.setxattr, f, 'user.big', b'v' * 70000)
-    t('set acl', os.setxattr, f, 'system.posix_acl_access', acl)
-    t('remove', os.removexattr, f, 'user.a')
-    t('remove missing', os.removexattr, f, 'user.a')
-    t('get on a missing file', os.getxattr, f + '.none', 'user.a')
-    t('set on a read-only mount', os.setxattr, ro, 'user.a', b'1')
-    t('remove on a read-only mount', os.removexattr, ro, 'user.a')
-"#;
+/// `xattrs(file, dir, fifo, symlink, read_only_file)`: every case of the
+/// extended-attribute calls on those files.
+const XATTRS: &str = include_str!("mutate/xattrs.py");
 
 #[test]
 fn extended_attributes_match_runc() {
     let script = format!(
-        "{XATTRS}
+        "{XATTRS}\n
 open('/tmp/x', 'w').close(); os.mkdir('/tmp/dx'); os.symlink('x', '/tmp/lx'); os.mkfifo('/tmp/px')
 print('-- root')
 xattrs('/tmp/x', '/tmp/dx', '/tmp/px', '/tmp/lx', '/ro/rootfile')

@@ -1,7 +1,8 @@
 //! `mknod` and `mknodat`, as Linux's `do_mknodat`: the file type first
 //! (`may_mknod`: a directory is `EPERM`, an unknown type `EINVAL`, type 0
 //! a regular file), then the parent walk and `filename_create` checks
-//! (see [`super::mutate::Entry::new_name`]), then the mode (`mode &
+//! (see [`super::mutate::Entry::new_name`]), `EROFS`, `may_create`, then
+//! the mode (`mode &
 //! 07777` less the umask) and owner (`inode_init_owner`). Regular files,
 //! fifos and sockets are made by the gofer. Character and block devices
 //! stay refused with `EPERM` before anything else, as the policy table
