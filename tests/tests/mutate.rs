@@ -52,7 +52,7 @@ fn syscall_helper() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let src = repo().join("tests/tests/mutate/syscall.c");
-        let bin = std::env::temp_dir().join(unique("moat-mutate-syscall"));
+        let bin = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mutate-syscall");
         let out = Command::new("gcc")
             .args(["-static", "-O2", "-o"])
             .arg(&bin)
