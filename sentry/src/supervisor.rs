@@ -125,12 +125,7 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         }
         None => None,
     };
-    kernel.memcg = cgroup.as_ref().and_then(|c| {
-        let dir = c.memory_dir();
-        crate::memcg::MemCgroup::open(&dir)
-            .map_err(|e| tracing::warn!("no memory cgroup at {}: {e}", dir.display()))
-            .ok()
-    });
+    let memcg_dir = cgroup.as_ref().map(|c| c.memory_dir());
     let cgroup = CgroupGuard(cgroup.map(|c| (c, args.cgroup.clone().unwrap_or_default())));
     // SAFETY: `create` passed the console socket at this number for us alone.
     let console = args
@@ -144,6 +139,13 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         preserve_fds: args.preserve_fds,
     })?;
     let reaper = KillOnError(Some(init));
+    // Only now, so that the init never holds it: a descriptor of a host
+    // directory open in the init is a way out (`-w /proc/self/fd/N`).
+    kernel.memcg = memcg_dir.and_then(|dir| {
+        crate::memcg::MemCgroup::open(&dir)
+            .map_err(|e| tracing::warn!("no memory cgroup at {}: {e}", dir.display()))
+            .ok()
+    });
     let listener = match control::recv::<Report>(chan.as_raw_fd())? {
         Some((Report::Ready, fds)) => fds.into_iter().next().context("init sent no listener")?,
         Some((Report::Error { message }, _)) => bail!("{message}"),
