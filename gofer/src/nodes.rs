@@ -113,7 +113,12 @@ impl Nodes {
     /// hand out a handle for it.
     pub fn walk(&mut self, dir: Handle, name: &Name) -> Result<(Handle, FileStat), Errno> {
         let parent = self.dir(dir)?;
-        let fd = open_beneath(parent.as_fd(), os(name), OFlag::O_PATH, 0)?;
+        let fd = open_beneath(
+            parent.as_fd(),
+            os(name),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW,
+            0,
+        )?;
         let st = stat_fd(fd.as_fd())?;
         let node = Node {
             fd: Rc::new(fd),

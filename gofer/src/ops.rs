@@ -16,7 +16,9 @@ use nix::unistd::{Gid, Uid};
 use crate::nodes::{stat_fd, to_stat, Nodes, ROOT};
 use crate::sys::{self, open_beneath, os};
 
-/// Open flags a client may ask for; the gofer adds `O_CLOEXEC|O_NOFOLLOW`.
+/// Open flags a client may ask for; the gofer adds `O_CLOEXEC`.
+/// `O_NOFOLLOW` is accepted so that a descriptor's status flags are what
+/// its user asked for (symlinks are refused either way).
 const OPEN_FLAGS: i32 = libc::O_ACCMODE
     | libc::O_TRUNC
     | libc::O_APPEND
@@ -26,7 +28,8 @@ const OPEN_FLAGS: i32 = libc::O_ACCMODE
     | libc::O_SYNC
     | libc::O_DSYNC
     | libc::O_DIRECT
-    | libc::O_LARGEFILE;
+    | libc::O_LARGEFILE
+    | libc::O_NOFOLLOW;
 
 pub struct Gofer {
     pub nodes: Nodes,
@@ -38,6 +41,13 @@ fn open_flags(flags: u32) -> Result<OFlag, Errno> {
         return Err(Errno::EINVAL);
     }
     Ok(OFlag::from_bits_truncate(f))
+}
+
+/// The flags of an `Open`: [`open_flags`], also with access mode 3
+/// (neither read nor write: ioctls only, as Linux's `open` allows).
+fn reopen_flags(flags: u32) -> Result<OFlag, Errno> {
+    open_flags(flags & !(libc::O_WRONLY as u32))?;
+    Ok(OFlag::from_bits_truncate(flags as i32))
 }
 
 fn owner(uid: u32, gid: u32) -> (Option<Uid>, Option<Gid>) {
@@ -61,7 +71,7 @@ impl Handler for Gofer {
             WalkPath { dir, names } => Ok(self.walk_path(dir, &names).into()),
             Stat { node } => Ok(Reply::Stat(to_stat(&stat_fd(self.nodes.get(node)?.fd())?)).into()),
             Open { node, flags } => {
-                let fd = self.nodes.reopen(node, open_flags(flags)?)?;
+                let fd = self.nodes.reopen(node, reopen_flags(flags)?)?;
                 Ok(Response {
                     reply: Reply::Opened,
                     fd: Some(fd),

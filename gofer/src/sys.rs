@@ -31,6 +31,11 @@ pub fn os(name: &Name) -> &OsStr {
 
 /// Open `name` in `dir`, never through a symlink or out of `dir`: the
 /// only way the gofer opens anything once it serves.
+/// `RESOLVE_NO_SYMLINKS` refuses a symlink anywhere, the last component
+/// included (`ELOOP`), unless `flags` are `O_PATH|O_NOFOLLOW` (a walk),
+/// which hold the link itself. `O_NOFOLLOW` is not added: it would stay
+/// in the file's status flags (`F_GETFL`), which the workload sees on the
+/// descriptors it is handed.
 pub fn open_beneath(
     dir: BorrowedFd,
     name: &OsStr,
@@ -38,7 +43,7 @@ pub fn open_beneath(
     mode: u32,
 ) -> Result<OwnedFd, Errno> {
     let how = OpenHow::new()
-        .flags(flags | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW)
+        .flags(flags | OFlag::O_CLOEXEC)
         .mode(Mode::from_bits_truncate(mode))
         .resolve(
             ResolveFlag::RESOLVE_BENEATH

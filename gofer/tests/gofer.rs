@@ -413,3 +413,21 @@ fn closed_handles_release_their_descriptors() {
     c.close(&handles).expect("close");
     assert_eq!(fds(), before, "every descriptor is gone with its handle");
 }
+
+#[test]
+fn status_flags_are_as_asked() {
+    let (g, mut c) = spawn();
+    let (root, _) = c.root();
+    std::fs::write(g.dir.path().join("f"), "x").expect("write");
+    let getfl = |fd: &std::os::fd::OwnedFd| {
+        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL).expect("F_GETFL")
+    };
+    let (f, _) = c.walk_stat(root, &name("f")).expect("walk");
+    let fd = c.open(f, libc::O_RDONLY).expect("open");
+    assert_eq!(getfl(&fd) & libc::O_NOFOLLOW, 0, "not asked for");
+    let fd = c.open(f, libc::O_RDONLY | libc::O_NOFOLLOW).expect("open");
+    assert_ne!(getfl(&fd) & libc::O_NOFOLLOW, 0);
+    let fd = c.open(f, libc::O_ACCMODE).expect("access mode 3");
+    assert_eq!(getfl(&fd) & libc::O_ACCMODE, libc::O_ACCMODE);
+    assert_eq!(errno(c.open(f, libc::O_PATH)), Errno::EINVAL);
+}

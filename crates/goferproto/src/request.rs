@@ -37,7 +37,8 @@ pub enum Request {
     Stat { node: Handle },
     /// Open the node (never through a symlink) with `O_*` flags
     /// (access mode, `O_TRUNC`, `O_APPEND`, `O_NONBLOCK`, `O_DIRECTORY`,
-    /// `O_NOATIME`, `O_SYNC`, `O_DSYNC`, `O_DIRECT`). Reply: `Opened` + fd.
+    /// `O_NOATIME`, `O_SYNC`, `O_DSYNC`, `O_DIRECT`, `O_NOFOLLOW`; access
+    /// mode 3 too). Reply: `Opened` + fd.
     Open { node: Handle, flags: u32 },
     /// Create and open a regular file (`O_CREAT|O_EXCL`). Reply: `Node` + fd.
     Create {
