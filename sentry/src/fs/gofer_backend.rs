@@ -105,6 +105,15 @@ impl GoferBackend {
         f(&mut self.inner().client).map_err(errno)
     }
 
+    /// Gives back a handle a request handed out (a created file's node),
+    /// with the next batch of duplicates rather than in a round trip of
+    /// its own.
+    pub fn release(&self, h: Handle) {
+        let mut inner = self.inner();
+        inner.to_close.push(h);
+        inner.flush_if_full();
+    }
+
     /// Everything `fstat` says about `node`, fresh from the gofer.
     pub fn full_stat(&self, node: Node) -> Result<Stat> {
         self.inner().client.stat(node.0).map_err(errno)
@@ -150,6 +159,16 @@ impl GoferBackend {
 }
 
 impl Inner {
+    /// Closes the handles waiting in `to_close` once there are enough.
+    fn flush_if_full(&mut self) {
+        if self.to_close.len() >= CLOSE_BATCH {
+            let batch = std::mem::take(&mut self.to_close);
+            if let Err(e) = self.client.close(&batch) {
+                tracing::warn!("closing gofer handles: {e}");
+            }
+        }
+    }
+
     /// The handle kept for `name` in `dir`, which the gofer just walked to
     /// as the new handle `h` with attributes `st`: the one already kept if
     /// it is the same file (`h`, which nobody else has seen, is closed),
@@ -165,12 +184,7 @@ impl Inner {
                     .is_some_and(|o| (o.dev, o.ino) == (st.dev, st.ino)) =>
             {
                 self.to_close.push(h);
-                if self.to_close.len() >= CLOSE_BATCH {
-                    let batch = std::mem::take(&mut self.to_close);
-                    if let Err(e) = self.client.close(&batch) {
-                        tracing::warn!("closing gofer handles: {e}");
-                    }
-                }
+                self.flush_if_full();
                 old
             }
             Some(&old) => {

@@ -67,8 +67,13 @@ pub fn permitted(creds: &Creds, st: &Stat, mode: u32, mount_flags: u64) -> Resul
 }
 
 /// `generic_permission`: owner, group or other bits, then capabilities.
+/// [`Creds::anyone`] passes only what the owner, the group and others may
+/// all do (so would any caller).
 fn bits_allow(creds: &Creds, st: &Stat, mode: u32) -> bool {
     let perm = st.mode & 0o777;
+    if creds.everyone {
+        return (perm >> 6) & (perm >> 3) & perm & mode == mode;
+    }
     let bits = if creds.uid == st.uid {
         perm >> 6
     } else if in_group(creds, st.gid) {
@@ -231,6 +236,16 @@ mod tests {
         assert_eq!(
             permitted(&root, &file(0o755, 0, 0), X_OK, ST_NOEXEC),
             Err(Errno::EACCES)
+        );
+        let anyone = Creds::anyone();
+        assert_eq!(permitted(&anyone, &file(0o644, 5, 5), R_OK, 0), Ok(()));
+        assert_eq!(
+            permitted(&anyone, &file(0o604, 5, 5), R_OK, 0),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(
+            permitted(&anyone, &file(0o666, 5, 5), R_OK | W_OK, ST_RDONLY),
+            Err(Errno::EROFS)
         );
     }
 
