@@ -17,7 +17,8 @@ pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
 pub const RESOLVE_BENEATH: u64 = 0x08;
 pub const RESOLVE_IN_ROOT: u64 = 0x10;
 pub const RESOLVE_CACHED: u64 = 0x20;
-const RESOLVE_ALL: u64 = 0x3f;
+/// Every `RESOLVE_*` bit Linux knows (`VALID_RESOLVE_FLAGS`).
+pub const RESOLVE_ALL: u64 = 0x3f;
 
 /// How to resolve one path.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

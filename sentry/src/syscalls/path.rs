@@ -11,7 +11,7 @@
 
 use std::sync::RwLockReadGuard;
 
-use moat_vfs::{Creds, Location, Resolved, WalkFlags, PATH_MAX};
+use moat_vfs::{Creds, Location, Resolved, WalkFlags, PATH_MAX, RESOLVE_BENEATH, RESOLVE_IN_ROOT};
 use nix::errno::Errno;
 
 use super::Call;
@@ -159,7 +159,10 @@ fn walk_held(
         return Ok(None);
     }
     let root = files.vfs.root();
-    let start = if path.first() == Some(&b'/') || path.is_empty() {
+    // openat2's RESOLVE_BENEATH and RESOLVE_IN_ROOT scope even an
+    // absolute path to the dirfd: the walk starts (and is rooted) there.
+    let scoped = flags.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
+    let start = if !scoped && (path.first() == Some(&b'/') || path.is_empty()) {
         root.clone()
     } else {
         match caller::start(files, call.pid, dirfd) {
