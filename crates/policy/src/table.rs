@@ -5,10 +5,11 @@
 //! Reviewed like code: changing a fate changes what every sandbox may do.
 //! Calls that take paths stay native until the sentry's file system takes
 //! them over; so far the stat family, `readlink(at)`, `access`/
-//! `faccessat(2)` and the calls that change the tree or a file's
-//! attributes by path (mkdir, mknod, unlink, rmdir, rename, link,
-//! symlink, chmod, chown, utimes, truncate, the xattr calls, and their
-//! `*at` forms but the new `*xattrat`) are
+//! `faccessat(2)`, the open family (open, openat, openat2, creat) and the
+//! calls that change the tree or a file's attributes by path (mkdir,
+//! mknod, unlink, rmdir, rename, link, symlink, chmod, chown, utimes,
+//! truncate, the xattr calls, and their `*at` forms but the new
+//! `*xattrat`) are
 //! supervised: the OCI profile's verdict applies first, then the sentry
 //! resolves the path through the gofer and answers, or lets the kernel
 //! run a call it cannot serve yet, such as one on `/proc`. `mknod` of a
@@ -124,7 +125,7 @@ const fn denied(nr: u32, name: &'static str, errno: i32) -> Entry {
 pub(crate) static TABLE: &[Entry] = &[
     native(0, "read"),
     native(1, "write"),
-    native(2, "open"),
+    supervised(2, "open", "open"),
     native(3, "close"),
     supervised(4, "stat", "stat"),
     native(5, "fstat"),
@@ -207,7 +208,7 @@ pub(crate) static TABLE: &[Entry] = &[
     supervised(82, "rename", "rename"),
     supervised(83, "mkdir", "mkdir"),
     supervised(84, "rmdir", "unlink"),
-    native(85, "creat"),
+    supervised(85, "creat", "open"),
     supervised(86, "link", "link"),
     supervised(87, "unlink", "unlink"),
     supervised(88, "symlink", "link"),
@@ -379,7 +380,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(254, "inotify_add_watch"),
     native(255, "inotify_rm_watch"),
     native(256, "migrate_pages"),
-    native(257, "openat"),
+    supervised(257, "openat", "open"),
     supervised(258, "mkdirat", "mkdir"),
     supervised(259, "mknodat", "mknod"),
     supervised(260, "fchownat", "chown"),
@@ -472,7 +473,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(434, "pidfd_open"),
     denied(435, "clone3", ENOSYS), // its flags live in memory BPF cannot read; glibc falls back to clone
     native(436, "close_range"),
-    native(437, "openat2"),
+    supervised(437, "openat2", "open"),
     denied(438, "pidfd_getfd", EPERM), // takes descriptors out of other processes
     supervised(439, "faccessat2", "access"),
     native(440, "process_madvise"),

@@ -13,6 +13,7 @@ mod link;
 mod mkdir;
 mod mknod;
 mod mutate;
+mod open;
 mod path;
 mod readlink;
 mod rename;
@@ -146,6 +147,10 @@ pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
         ("access", "access") => access::access,
         ("access", "faccessat") => access::faccessat,
         ("access", "faccessat2") => access::faccessat2,
+        ("open", "open") => open::open,
+        ("open", "openat") => open::openat,
+        ("open", "openat2") => open::openat2,
+        ("open", "creat") => open::creat,
         ("mkdir", "mkdir") => mkdir::mkdir,
         ("mkdir", "mkdirat") => mkdir::mkdirat,
         ("mknod", "mknod") => mknod::mknod,
