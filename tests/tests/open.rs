@@ -412,3 +412,28 @@ fn opens_fail_closed_without_the_gofer() {
     let rm = docker(&["rm", "-f", &c.name]);
     assert!(rm.status.success(), "{}", text(&rm.stderr));
 }
+
+/// `/proc/meminfo` of a memory-limited sandbox is the sentry's, however
+/// the path to it is spelled (from the gofer's tree).
+#[test]
+fn meminfo_opens_show_the_memory_limit() {
+    setup();
+    if !is_moat() {
+        return;
+    }
+    let out = docker_run(&[
+        "-m",
+        "64m",
+        "busybox",
+        "sh",
+        "-c",
+        "head -1 /proc/meminfo; head -1 //proc/./meminfo; cd /etc && head -1 ../proc/meminfo",
+    ]);
+    let got = text(&out.stdout);
+    assert_eq!(got.matches("MemTotal:").count(), 3, "{got}");
+    assert!(
+        got.lines().all(|l| l.ends_with(" 65536 kB")),
+        "{got}{}",
+        text(&out.stderr)
+    );
+}

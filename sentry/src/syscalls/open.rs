@@ -29,6 +29,10 @@
 //!   them (set-group-ID directories); the new file is opened without a
 //!   permission check, as in Linux.
 //!
+//! A read-only open of a file the sentry writes itself
+//! ([`crate::procfs`]: `/proc/meminfo` of a memory-limited sandbox) gets
+//! the sentry's file instead of the kernel's.
+//!
 //! Run natively (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`), as before the sentry
 //! served opens: FIFOs, sockets and device nodes found on the gofer's tree
 //! (a FIFO's open would block the gofer; devices are the device cgroup's
@@ -48,7 +52,7 @@ use moat_vfs::{
 };
 use nix::errno::Errno;
 
-use super::path::{from_gofer, read_path, walk, As};
+use super::path::{from_gofer, native_path, read_path, walk, As};
 use super::Call;
 use crate::fs::caller::Status;
 use crate::fs::perm::{
@@ -248,7 +252,14 @@ fn open_at(call: &mut Call, dirfd: i32, path: u64, how: How) -> Result<i64, Errn
         return Ok(0);
     }
     let path = read_path(call, path)?;
-    let opened = open_path(call, &files, dirfd, &path, &how);
+    let mut opened = open_path(call, &files, dirfd, &path, &how);
+    if matches!(opened, Ok(Opened::Native)) && may_be_synthetic(&path, &how) {
+        if let Some(p) = native_path(call, &files, dirfd, &path) {
+            if let Some(fd) = crate::procfs::open_synthetic(call.kernel, &p) {
+                opened = fd.map(Opened::Fd);
+            }
+        }
+    }
     files.trim();
     match opened? {
         Opened::Native => {
@@ -257,6 +268,14 @@ fn open_at(call: &mut Call, dirfd: i32, path: u64, how: How) -> Result<i64, Errn
         }
         Opened::Fd(fd) => call.reply_with_fd(fd.as_fd(), how.flags & libc::O_CLOEXEC != 0),
     }
+}
+
+/// A plain read-only open whose last name is one [`crate::procfs`]
+/// writes: only those are worth a second walk.
+fn may_be_synthetic(path: &[u8], how: &How) -> bool {
+    let read_only = how.flags & (libc::O_ACCMODE | libc::O_CREAT | libc::O_TRUNC) == libc::O_RDONLY;
+    let last = path.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    read_only && last == b"meminfo"
 }
 
 /// Walks `path` and opens what it names, or creates it; the walk gate is

@@ -11,7 +11,9 @@
 
 use std::sync::RwLockReadGuard;
 
-use moat_vfs::{Creds, Location, Resolved, WalkFlags, PATH_MAX, RESOLVE_BENEATH, RESOLVE_IN_ROOT};
+use moat_vfs::{
+    Creds, Last, Location, Resolved, WalkFlags, PATH_MAX, RESOLVE_BENEATH, RESOLVE_IN_ROOT,
+};
 use nix::errno::Errno;
 
 use super::Call;
@@ -196,6 +198,47 @@ fn walk_held(
         return Ok(None);
     }
     Ok(Some((resolved, status)))
+}
+
+/// The absolute path in the container of what `path` names, when that is
+/// a name in a directory the kernel serves (`/proc`: see
+/// [`crate::fs::native`]): the directory is walked as anyone, the last
+/// component is not looked up. `None` when the directory is on the
+/// gofer's tree, cannot be walked so (a relative path from a cwd or dirfd
+/// inside `/proc` cannot: [`caller::start`] matches those only on the
+/// gofer's tree), or the caller is chrooted.
+pub fn native_path(call: &Call, files: &Files, dirfd: i32, path: &[u8]) -> Option<Vec<u8>> {
+    let _walking = files.walking();
+    if !caller::root_is_container_root(files, call.pid) {
+        return None;
+    }
+    let root = files.vfs.root();
+    let start = if path.first() == Some(&b'/') {
+        root.clone()
+    } else {
+        caller::start(files, call.pid, dirfd)?
+    };
+    let parent_walk = WalkFlags::parent();
+    let resolved = files
+        .vfs
+        .resolve_as(&Creds::anyone(), &root, &start, path, &parent_walk);
+    let Ok(Resolved::Parent {
+        parent,
+        last: Last::Name(name),
+        trailing: false,
+    }) = resolved
+    else {
+        return None;
+    };
+    if !files.is_native(&parent) {
+        return None;
+    }
+    let mut out = parent.path();
+    if out.last() != Some(&b'/') {
+        out.push(b'/');
+    }
+    out.extend_from_slice(&name);
+    Some(out)
 }
 
 /// A gofer answer for a handler: the value, `Ok(None)` when the link to
