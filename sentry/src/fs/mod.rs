@@ -9,10 +9,10 @@
 //! and calls reaching them run natively (the sentry has no synthetic
 //! `/proc` yet, and the gofer is outside the container's pid namespace).
 //!
-//! The dentry cache is off: the stat family, `readlink`, `access` and the
-//! path-mutating calls (mkdir, unlink, rename...) go through the sentry,
-//! but `open` (`O_CREAT`) and calls into native mounts still change the
-//! tree behind a cache's back. Each walk asks the gofer for each component.
+//! The dentry cache is off: the stat family, `readlink`, `access`, the
+//! open family and the path-mutating calls (mkdir, unlink, rename...) go
+//! through the sentry, but calls into native mounts (and `O_TMPFILE`
+//! linked in later) still change the tree behind a cache's back. Each walk asks the gofer for each component.
 //! Turning the cache on needs every handler that changes a name or a
 //! file's attributes (`syscalls::{mkdir, mknod, unlink, rename, link,
 //! chmod, chown, utimes, truncate}`, `open` with `O_CREAT`) to
