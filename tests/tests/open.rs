@@ -437,3 +437,37 @@ fn meminfo_opens_show_the_memory_limit() {
         text(&out.stderr)
     );
 }
+
+/// `O_CREAT` while another process makes and removes the name natively
+/// (`rename`, `unlink`): every open succeeds, as under runc, although the
+/// name changes between the sentry's walk and the gofer's open or create.
+#[test]
+fn o_creat_survives_a_name_changing_under_it() {
+    let out = same_as_runc(
+        &[],
+        r#"
+import time
+os.chdir("/tmp")
+end = time.time() + 3
+pid = os.fork()
+if pid == 0:
+    while time.time() < end:
+        os.close(os.open("y", os.O_CREAT | os.O_WRONLY, 0o644))
+        os.rename("y", "x")
+        try:
+            os.unlink("x")
+        except FileNotFoundError:
+            pass
+    os._exit(0)
+errs = set()
+while time.time() < end:
+    try:
+        os.close(os.open("x", os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644))
+    except OSError as e:
+        errs.add(errno.errorcode[e.errno])
+os.waitpid(pid, 0)
+print("errors:", sorted(errs))
+"#,
+    );
+    assert!(out.contains("errors: []"), "{out}");
+}

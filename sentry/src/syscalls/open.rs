@@ -104,6 +104,8 @@ const S_IALLUGO: u64 = 0o7777;
 /// `sizeof(struct open_how)`, version 0.
 const OPEN_HOW_SIZE: usize = 24;
 const PAGE: usize = 4096;
+/// Walks one open may take when the tree changes under it ([`open_path`]).
+const OPEN_ATTEMPTS: u32 = 4;
 
 /// What the caller asked for, checked as `build_open_flags` does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -279,7 +281,12 @@ fn may_be_synthetic(path: &[u8], how: &How) -> bool {
 }
 
 /// Walks `path` and opens what it names, or creates it; the walk gate is
-/// held until the gofer answered.
+/// held until the gofer answered. Linux looks up and opens or creates in
+/// one step under the directory's lock; here the tree can change between
+/// the walk and the gofer's open (another container on a shared volume,
+/// a native `rename`), so a lost race is walked again: a name created
+/// meanwhile (`EEXIST` without `O_EXCL`), one removed meanwhile under
+/// `O_CREAT` (`ENOENT`), one replaced by another file (`ESTALE`).
 fn open_path(
     call: &Call,
     files: &Files,
@@ -288,16 +295,29 @@ fn open_path(
     how: &How,
 ) -> Result<Opened, Errno> {
     let flags = WalkFlags::open(how.flags, how.resolve).map_err(|e| Errno::from_raw(e.0))?;
-    let Some((walked, status)) = walk(call, files, dirfd, path, &flags, As::Fs)? else {
-        return Ok(Opened::Native);
-    };
-    let opened = match &walked.resolved {
-        Resolved::Found(loc) => open_found(call, files, loc, how, status)?,
-        Resolved::Create { parent, name } => create(call, files, parent, name, how, status)?,
-        // Only a parent walk ends so.
-        Resolved::Parent { .. } => return Err(Errno::ENOENT),
-    };
-    Ok(opened.map_or(Opened::Native, Opened::Fd))
+    let creating = how.flags & libc::O_CREAT != 0;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let Some((walked, status)) = walk(call, files, dirfd, path, &flags, As::Fs)? else {
+            return Ok(Opened::Native);
+        };
+        let opened = match &walked.resolved {
+            Resolved::Found(loc) => open_found(call, files, loc, how, status),
+            Resolved::Create { parent, name } => create(call, files, parent, name, how, status),
+            // Only a parent walk ends so.
+            Resolved::Parent { .. } => return Err(Errno::ENOENT),
+        };
+        let lost_race = match (&walked.resolved, &opened) {
+            (_, Err(Errno::ESTALE)) => true,
+            (Resolved::Found(_), Err(Errno::ENOENT)) => creating,
+            (Resolved::Create { .. }, Err(Errno::EEXIST)) => !flags.excl,
+            _ => false,
+        };
+        if !lost_race || attempts == OPEN_ATTEMPTS {
+            return Ok(opened?.map_or(Opened::Native, Opened::Fd));
+        }
+    }
 }
 
 /// The attributes of the gofer node at `loc`: fresh from the walk, but
