@@ -332,16 +332,15 @@ fn stat_of(files: &Files, loc: &Location) -> Result<Option<Stat>, Errno> {
     }
 }
 
-/// `EROFS` where the mount of `loc` is read-only, else `denied`: Linux
-/// checks the mount first where the gofer's own call would have failed
-/// on it, so a refused caller learns the same errno.
-fn read_only_first(files: &Files, loc: &Location, denied: Errno) -> Result<(), Errno> {
-    let Some(node) = files.gofer_node(loc) else {
-        return Err(denied);
-    };
-    match from_gofer(files.gofer.statfs(node))? {
-        Some(s) if s.flags & ST_RDONLY != 0 => Err(Errno::EROFS),
-        _ => Err(denied),
+/// What a caller refused with `denied` learns: `EROFS` instead where the
+/// mount of `loc` is read-only, as Linux checks the mount first for a
+/// create or a truncate. (Allowed callers need no `statfs`: the gofer's
+/// own open or create fails with `EROFS` there.)
+fn read_only_first(files: &Files, loc: &Location, denied: Errno) -> Errno {
+    let statfs = files.gofer_node(loc).map(|node| files.gofer.statfs(node));
+    match statfs {
+        Some(Ok(s)) if s.flags & ST_RDONLY != 0 => Errno::EROFS,
+        _ => denied,
     }
 }
 
@@ -381,10 +380,12 @@ fn open_found(
         status = Some(s);
     }
     if let Err(e) = allowed {
-        if how.flags & libc::O_TRUNC != 0 && is_reg(&st) {
-            read_only_first(files, loc, e)?;
-        }
-        return Err(e);
+        let truncating = how.flags & libc::O_TRUNC != 0 && is_reg(&st);
+        return Err(if truncating {
+            read_only_first(files, loc, e)
+        } else {
+            e
+        });
     }
     if how.flags & libc::O_NOATIME != 0 {
         let s = status_of(call, status)?;
@@ -411,9 +412,7 @@ fn create(
         return Ok(None);
     };
     let status = status_of(call, status)?;
-    if let Err(e) = may_create_in(&status.fs_creds(), &dst, 0) {
-        read_only_first(files, parent, e)?;
-    }
+    may_create_in(&status.fs_creds(), &dst, 0).map_err(|e| read_only_first(files, parent, e))?;
     let mode = (how.mode & !status.umask & 0o7777) | libc::S_IFREG;
     let (uid, gid, mode) = new_owner(&status, &dst, mode);
     let wire = Name::new(name).map_err(|_| Errno::ENAMETOOLONG)?;
