@@ -89,6 +89,13 @@ pub struct Memory {
     pub active_file: u64,
     pub inactive_file: u64,
     pub unevictable: u64,
+    pub slab_reclaimable: u64,
+    pub slab_unreclaimable: u64,
+    pub kernel_stack: u64,
+    pub pagetables: u64,
+    pub dirty: u64,
+    pub writeback: u64,
+    pub anon_thp: u64,
 }
 
 impl Reading {
@@ -113,6 +120,13 @@ impl Reading {
             active_file: get("active_file"),
             inactive_file: get("inactive_file"),
             unevictable: get("unevictable"),
+            slab_reclaimable: get("slab_reclaimable"),
+            slab_unreclaimable: get("slab_unreclaimable"),
+            kernel_stack: get("kernel_stack"),
+            pagetables: get("pagetables"),
+            dirty: get("file_dirty"),
+            writeback: get("file_writeback"),
+            anon_thp: get("anon_thp"),
         })
     }
 }
@@ -135,6 +149,9 @@ fn parse_stat(text: &str, v2: bool) -> HashMap<String, u64> {
                 Some("cache") => "file",
                 Some("rss") => "anon",
                 Some("mapped_file") => "file_mapped",
+                Some("dirty") => "file_dirty",
+                Some("writeback") => "file_writeback",
+                Some("rss_huge") => "anon_thp",
                 Some(other) => other,
                 None => continue,
             }

@@ -321,21 +321,52 @@ fn sysinfo_total(c: &Container) -> u64 {
         .unwrap_or_else(|| panic!("no totalram in {report:?} {}", text(&out.stderr)))
 }
 
-/// `sysinfo(2)` (what `free` and many runtimes size themselves by) shows
-/// the memory cgroup's limit, read live: `docker update -m` shows at once.
+/// `/proc/meminfo`'s `MemTotal` in KiB, and `free`'s used and total.
+fn meminfo(c: &Container) -> (u64, i64, i64) {
+    let out = docker(&["exec", &c.name, "sh", "-c", "cat /proc/meminfo; free"]);
+    let report = text(&out.stdout);
+    let total = report
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no MemTotal in {report:?}"));
+    let mem: Vec<i64> = report
+        .lines()
+        .find_map(|l| l.strip_prefix("Mem:"))
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    (total, mem[1], mem[0])
+}
+
+/// `sysinfo(2)` and `/proc/meminfo` (what `free`, psutil and many
+/// runtimes size themselves by) show the memory cgroup's limit, read
+/// live: `docker update -m` shows at once.
 #[test]
-fn sysinfo_reports_the_memory_limit_and_its_updates() {
+fn the_memory_limit_shows_in_sysinfo_and_meminfo_and_follows_updates() {
     setup();
     let c = Container::start(&["-m", "64m", "moat-probe", "sleep", "60"]);
     let total = sysinfo_total(&c);
+    let (kib, used, free_total) = meminfo(&c);
     if !is_moat() {
         assert!(total > 64 << 20, "runc shows the host's memory: {total}");
+        assert!(kib > 64 << 10, "runc shows the host's meminfo: {kib}");
         return;
     }
     assert_eq!(total, 64 << 20);
+    assert_eq!(kib, 64 << 10);
+    assert_eq!(free_total, 64 << 10);
+    assert!(
+        (0..free_total).contains(&used),
+        "free's used {used} of {free_total}"
+    );
     let out = docker(&["update", "-m", "96m", "--memory-swap", "192m", &c.name]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(sysinfo_total(&c), 96 << 20);
+    assert_eq!(meminfo(&c).0, 96 << 10);
 }
 
 #[test]

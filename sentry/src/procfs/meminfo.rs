@@ -1,8 +1,10 @@
 //! `/proc/meminfo` of a memory-limited sandbox: the host's file with the
 //! lines a workload sizes itself by (`free`, `top`, psutil, the JVM)
-//! taken from the container's memory cgroup ([`crate::memcg`]). Other
-//! lines keep the host's values, capped at the sandbox's total. Swap is
-//! shown as none, as `sysinfo(2)` reports it.
+//! taken from the container's memory cgroup ([`crate::memcg`]); usage
+//! lines the cgroup does not account (v1 has no slab figures) are 0, so
+//! that no sum of them exceeds the total. Other lines (commit limits,
+//! vmalloc, huge page sizes) keep the host's values, capped at the
+//! sandbox's total. Swap is shown as none, as `sysinfo(2)` reports it.
 
 use crate::memcg::Memory;
 
@@ -27,7 +29,7 @@ pub fn render(host: &str, m: &Memory) -> String {
             None => None,
         };
         match value {
-            Some(v) if kb => out.push_str(&format!("{key}:{v:>16} kB\n")),
+            Some(v) if kb => out.push_str(&format!("{:<16}{v:>8} kB\n", format!("{key}:"))),
             _ => {
                 out.push_str(line);
                 out.push('\n');
@@ -55,6 +57,17 @@ fn ours(key: &str, m: &Memory) -> Option<u64> {
         "AnonPages" => m.anon,
         "Mapped" => m.mapped,
         "Shmem" => m.shmem,
+        "Slab" => m.slab_reclaimable + m.slab_unreclaimable,
+        "SReclaimable" | "KReclaimable" => m.slab_reclaimable,
+        "SUnreclaim" => m.slab_unreclaimable,
+        "KernelStack" => m.kernel_stack,
+        "PageTables" => m.pagetables,
+        "Dirty" => m.dirty,
+        "Writeback" => m.writeback,
+        "AnonHugePages" => m.anon_thp,
+        "SecPageTables" | "NFS_Unstable" | "Bounce" | "WritebackTmp" | "Mlocked"
+        | "ShmemHugePages" | "ShmemPmdMapped" | "FileHugePages" | "FilePmdMapped" | "Percpu"
+        | "HardwareCorrupted" | "Unaccepted" => 0,
         _ => return None,
     })
 }
@@ -65,7 +78,8 @@ mod tests {
 
     const HOST: &str = "MemTotal:       24000000 kB\nMemFree:        20000000 kB\n\
         MemAvailable:   22000000 kB\nBuffers:          100000 kB\nCached:          900000 kB\n\
-        SwapTotal:       1000000 kB\nSlab:           30000000 kB\nHugePages_Total:       0\n";
+        SwapTotal:       1000000 kB\nSlab:           30000000 kB\nCommitLimit:    90000000 kB\n\
+        HugePages_Total:       0\n";
 
     #[test]
     fn the_limit_replaces_the_hosts_memory() {
@@ -91,9 +105,13 @@ mod tests {
         assert_eq!(line("MemAvailable"), "63488");
         assert_eq!(line("Cached"), "1024");
         assert_eq!(line("SwapTotal"), "0");
-        // Lines moat does not compute stay, capped at the total.
-        assert_eq!(line("Slab"), "65536");
+        // Usage the cgroup does not account is 0; other lines stay,
+        // capped at the total.
+        assert_eq!(line("Slab"), "0");
+        assert_eq!(line("CommitLimit"), "65536");
         assert_eq!(line("HugePages_Total"), "0");
         assert!(text.lines().all(|l| l.contains(':')), "{text}");
+        // The kernel's layout: the key and colon in 16 columns, then 8.
+        assert!(text.starts_with("MemTotal:          65536 kB\n"), "{text}");
     }
 }
