@@ -1,10 +1,13 @@
 //! The workload's seccomp stack: moat's policy filter (owner of the notify
 //! listener) and the OCI profile from `config.json`, both compiled by the
-//! policy crate before any process is created.
+//! policy crate before any process is created; and its Landlock walls
+//! ([`crate::sandbox::landlock`]), applied just before them.
 
 use anyhow::{Context, Result};
 use oci_spec::runtime::Spec;
 use std::os::fd::OwnedFd;
+
+use crate::sandbox::landlock::Walls;
 
 /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`.
 const NEW_LISTENER: u32 = 1 << 3;
@@ -12,6 +15,7 @@ const NEW_LISTENER: u32 = 1 << 3;
 pub struct Filters {
     moat: Vec<libc::sock_filter>,
     oci: Option<moat_policy::CompiledProfile>,
+    walls: Option<Walls>,
 }
 
 impl Filters {
@@ -27,11 +31,17 @@ impl Filters {
             }
             None => None,
         };
-        Ok(Filters { moat, oci })
+        let has_gofer = crate::fs::launch::gofer_path().is_ok();
+        let walls = Walls::for_spec(spec, has_gofer);
+        Ok(Filters { moat, oci, walls })
     }
 
-    /// Install both filters on the calling thread; returns the listener.
+    /// Apply the Landlock walls, then install both filters on the calling
+    /// thread; returns the listener.
     pub fn install(&self) -> Result<OwnedFd> {
+        if let Some(w) = &self.walls {
+            w.restrict()?;
+        }
         let listener = moat_policy::install(&self.moat, NEW_LISTENER)
             .context("installing moat's seccomp filter")?
             .context("the kernel returned no seccomp listener")?;

@@ -28,6 +28,9 @@ const TECHNIQUES: &[(&str, &str)] = &[
     // "Shocker": a file handle for the host file system's root inode.
     ("open_by_handle_at on a host inode (shocker)", "shocker"),
     ("open_by_handle_at syscall", "open_by_handle_at"),
+    // A change to the rootfs made natively, behind the sentry (O_TMPFILE
+    // named by linkat(AT_EMPTY_PATH)): Landlock, the second wall.
+    ("native create on the rootfs (Landlock)", "native-create"),
     // CVE-2022-0492: a writable cgroup v1 release_agent.
     ("CVE-2022-0492 cgroup release_agent", "release-agent"),
     ("mount a new procfs", "mount-proc"),

@@ -3,6 +3,7 @@
 //! seccomp stack and reports its listener to the sentry before `execve`.
 
 mod console;
+pub mod landlock;
 pub use console::setup as console_setup;
 mod mounts;
 pub mod namespaces;
