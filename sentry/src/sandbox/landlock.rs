@@ -12,13 +12,15 @@
 //! rootfs or a volume ever made natively (a sentry bug, a call left
 //! native by mistake), the kernel refuses it with `EACCES`.
 //!
-//! Two rights stay with the workload on the gofer's tree, for what the
+//! Three rights stay with the workload on the gofer's tree, for what the
 //! sentry still leaves native: opening for writing (`WRITE_FILE`: FIFOs
 //! are opened natively, since a gofer blocked in a FIFO's open would
-//! stall every file call of the container; regular files never are) and
-//! making sockets (`MAKE_SOCK`: `bind(2)` of a path Unix socket is
-//! native). `O_TMPFILE` and `linkat(AT_EMPTY_PATH)`, native too, are
-//! refused (`EACCES`); programs fall back to a named temporary file.
+//! stall every file call of the container; regular files never are, but
+//! for `O_TMPFILE`), truncating (`TRUNCATE`, which Landlock checks on
+//! `ftruncate` of a file opened natively: an `O_TMPFILE` file) and making
+//! sockets (`MAKE_SOCK`: `bind(2)` of a path Unix socket is native).
+//! `linkat(AT_EMPTY_PATH)`, native too, is refused (`EACCES`), so an
+//! `O_TMPFILE` file cannot be given a name.
 //!
 //! Applied on the kernels that have it (Linux 5.13+, best effort down to
 //! the running kernel's Landlock ABI), only when the container has a
@@ -68,7 +70,7 @@ impl Walls {
     /// the container's: call it inside the container's mount namespace.
     pub fn restrict(&self) -> Result<()> {
         let all = AccessFs::from_all(ABI_WANTED);
-        let handled = all & !AccessFs::WriteFile;
+        let handled = all & !(AccessFs::WriteFile | AccessFs::Truncate);
         let root = AccessFs::from_read(ABI_WANTED) | AccessFs::MakeSock;
         let created = Ruleset::default()
             .set_compatibility(CompatLevel::BestEffort)
