@@ -228,3 +228,35 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// Where Docker's runc shim keeps runtime state (`--root`).
 pub const DOCKER_RUNTIME_ROOT: &str = "/run/docker/runtime-runc/moby";
 pub mod cri;
+
+/// A field of `/proc/<pid>/status` of a host process ("" if absent).
+pub fn status_field(pid: &str, key: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(&format!("{key}:"))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// The host pid of the gofer of the container whose init or sentry is
+/// `pid` (it joins the init's mount namespace; the sentry is its parent).
+pub fn gofer_of(pid: &str) -> Option<String> {
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.parse::<u32>().is_err() {
+            continue;
+        }
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if !cmd.contains("moat-gofer") {
+            continue;
+        }
+        if cmd.contains(&format!("/proc/{pid}/ns/mnt")) || status_field(&name, "PPid") == pid {
+            return Some(name);
+        }
+    }
+    None
+}

@@ -94,34 +94,6 @@ fn volumes_and_read_only_volumes_match_runc() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn status_field(pid: &str, key: &str) -> String {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}:")))
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
-/// The gofer of the container whose init or sentry is `pid`.
-fn gofer_of(pid: &str) -> Option<String> {
-    for e in std::fs::read_dir("/proc").ok()?.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        if name.parse::<u32>().is_err() {
-            continue;
-        }
-        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if !cmd.contains("moat-gofer") {
-            continue;
-        }
-        if cmd.contains(&format!("/proc/{pid}/ns/mnt")) || status_field(&name, "PPid") == pid {
-            return Some(name);
-        }
-    }
-    None
-}
-
 #[test]
 fn the_gofer_is_confined_and_dies_with_its_sentry() {
     setup();

@@ -550,33 +550,3 @@ fn without_the_gofer_mutating_calls_fail_with_eio() {
     drop(c);
     cleanup(&[vol]);
 }
-
-/// The gofer of the container whose init is `pid`.
-fn gofer_of(pid: &str) -> Option<String> {
-    let field = |p: &str, key: &str| {
-        std::fs::read_to_string(format!("/proc/{p}/status"))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix(&format!("{key}:"))
-                    .map(|v| v.trim().to_string())
-            })
-            .unwrap_or_default()
-    };
-    let mut found = None;
-    eventually(Duration::from_secs(10), || {
-        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let name = e.file_name().to_string_lossy().to_string();
-            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            if cmd.contains("moat-gofer")
-                && (cmd.contains(&format!("/proc/{pid}/ns/mnt")) || field(&name, "PPid") == pid)
-            {
-                found = Some(name);
-                return true;
-            }
-        }
-        false
-    });
-    found
-}

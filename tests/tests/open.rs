@@ -346,35 +346,6 @@ t("ro-secret", lambda: os.open("/ro/secret", os.O_RDONLY | os.O_TRUNC))
     assert!(out.contains("create-etc EROFS"), "{out}");
 }
 
-fn status_field(pid: &str, key: &str) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(&format!("{key}:"))
-                .map(|v| v.trim().to_string())
-        })
-        .unwrap_or_default()
-}
-
-/// The gofer of the container whose init or sentry is `pid`.
-fn gofer_of(pid: &str) -> Option<String> {
-    for e in std::fs::read_dir("/proc").ok()?.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        if name.parse::<u32>().is_err() {
-            continue;
-        }
-        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains("moat-gofer")
-            && (cmd.contains(&format!("/proc/{pid}/ns/mnt")) || status_field(&name, "PPid") == pid)
-        {
-            return Some(name);
-        }
-    }
-    None
-}
-
 /// Opens are served by the gofer, never by the host's path walk: once the
 /// gofer is gone, reading and creating files fail (`EIO`).
 #[test]

@@ -174,10 +174,11 @@ pub fn new_owner(status: &Status, dir: &Stat, mode: u32) -> (u32, u32, u32) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn file(mode: u32, uid: u32, gid: u32) -> Stat {
+    /// A regular file's attributes, for tests.
+    pub(crate) fn file(mode: u32, uid: u32, gid: u32) -> Stat {
         Stat {
             mode: libc::S_IFREG | mode,
             uid,
@@ -186,7 +187,8 @@ mod tests {
         }
     }
 
-    fn dir(mode: u32, uid: u32, gid: u32) -> Stat {
+    /// A directory's attributes, for tests.
+    pub(crate) fn dir(mode: u32, uid: u32, gid: u32) -> Stat {
         Stat {
             mode: libc::S_IFDIR | mode,
             uid,

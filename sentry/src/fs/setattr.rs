@@ -110,16 +110,8 @@ pub fn may_link(status: &Status, st: &Stat, protected: bool) -> Result<(), Errno
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::perm::tests::file;
     use crate::fs::perm::CAP_FOWNER;
-
-    fn file(mode: u32, uid: u32, gid: u32) -> Stat {
-        Stat {
-            mode: libc::S_IFREG | mode,
-            uid,
-            gid,
-            ..Stat::default()
-        }
-    }
 
     fn user(uid: u32, gid: u32, groups: Vec<u32>, caps: u64) -> Status {
         Status {

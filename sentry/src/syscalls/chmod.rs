@@ -11,7 +11,7 @@ use moat_goferproto::SetAttr;
 use moat_vfs::{FileType, WalkFlags};
 use nix::errno::Errno;
 
-use super::mutate::{errno, read_only_first, with_target};
+use super::mutate::{read_only_first, with_target};
 use super::path::read_path;
 use super::Call;
 use crate::fs::setattr::chmod_mode;
@@ -60,11 +60,6 @@ fn change_mode(
             mode: Some(mode),
             ..SetAttr::default()
         };
-        call.still_pending()?;
-        files
-            .gofer
-            .with_client(|c| c.set_stat(t.node.0, attr))
-            .map_err(errno)?;
-        Ok(Some(0))
+        t.set_stat(call, files, attr)
     })
 }

@@ -11,7 +11,7 @@
 //! sentry asks for the mount flags ([`Dir::read_only_first`]) and reports
 //! `EROFS` in its place where the kernel would have.
 
-use moat_goferproto::{Name, Stat};
+use moat_goferproto::{Name, SetAttr, Stat};
 use moat_vfs::{Backend, Last, Location, Node, Resolved, WalkFlags, NAME_MAX};
 use nix::errno::Errno;
 
@@ -114,6 +114,20 @@ fn target_op(
         stat,
     };
     op(call, files, &target, &status)
+}
+
+impl Target {
+    /// Have the gofer apply `attr` to the target, once the caller is
+    /// known to be still waiting: the answer of chmod, chown, utimes and
+    /// truncate after their checks.
+    pub fn set_stat(&self, call: &Call, files: &Files, attr: SetAttr) -> Answer {
+        call.still_pending()?;
+        files
+            .gofer
+            .with_client(|c| c.set_stat(self.node.0, attr))
+            .map_err(errno)?;
+        Ok(Some(0))
+    }
 }
 
 /// The caller's credentials: those the walk read, or read now.

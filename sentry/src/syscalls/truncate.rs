@@ -11,7 +11,7 @@ use moat_goferproto::SetAttr;
 use moat_vfs::WalkFlags;
 use nix::errno::Errno;
 
-use super::mutate::{errno, with_target};
+use super::mutate::with_target;
 use super::path::read_path;
 use super::Call;
 use crate::fs::perm::{is_dir, is_reg, permitted, W_OK};
@@ -42,12 +42,7 @@ pub fn truncate(call: &mut Call) -> Result<i64, Errno> {
                 mode: truncate_mode(status, &t.stat),
                 ..SetAttr::default()
             };
-            call.still_pending()?;
-            files
-                .gofer
-                .with_client(|c| c.set_stat(t.node.0, attr))
-                .map_err(errno)?;
-            Ok(Some(0))
+            t.set_stat(call, files, attr)
         },
     )
 }

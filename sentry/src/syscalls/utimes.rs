@@ -13,7 +13,7 @@ use moat_goferproto::{SetAttr, SetTime, Time};
 use moat_vfs::WalkFlags;
 use nix::errno::Errno;
 
-use super::mutate::{errno, read_only_first, with_target};
+use super::mutate::{read_only_first, with_target};
 use super::path::read_path;
 use super::Call;
 use crate::fs::setattr::may_set_times;
@@ -130,12 +130,7 @@ fn set_times(
             mtime,
             ..SetAttr::default()
         };
-        call.still_pending()?;
-        files
-            .gofer
-            .with_client(|c| c.set_stat(t.node.0, attr))
-            .map_err(errno)?;
-        Ok(Some(0))
+        t.set_stat(call, files, attr)
     })
 }
 
