@@ -36,6 +36,11 @@ impl Filters {
         Ok(Filters { moat, oci, walls })
     }
 
+    /// Will the workload be under Landlock (where the kernel has it)?
+    pub fn landlocked(&self) -> bool {
+        self.walls.is_some()
+    }
+
     /// Apply the Landlock walls, then install both filters on the calling
     /// thread; returns the listener.
     pub fn install(&self) -> Result<OwnedFd> {

@@ -41,6 +41,11 @@ impl Kernel {
         }
     }
 
+    /// Add a line to the boot log (what the sandbox was built with).
+    pub fn log_line(&mut self, line: &str) {
+        push_line(&mut self.log, line);
+    }
+
     /// The sandbox's memory where it is smaller than the host's: from the
     /// memory cgroup, read now, or else from the spec's limit. `None`:
     /// the host's numbers stand.
@@ -88,19 +93,25 @@ fn boot_log(mem_limit: Option<u64>) -> String {
         "x86/cpu: 64-bit system calls only; i386 and x32 entries closed".into(),
         format!("Memory: {mem}"),
         "seccomp: workload filter installed, user notification listener attached".into(),
-        "sentry: intercepting identity, kernel log and system information calls".into(),
+        "sentry: intercepting identity, kernel log, system information and file path calls".into(),
         "sentry: denying bpf, perf_event_open, userfaultfd, io_uring, keyrings, kexec, modules"
             .into(),
         "namespaces: mount, pid, ipc, uts, network as the container asks".into(),
         "capabilities: workload bounded by its OCI capability sets".into(),
-        "Ready: init waiting for start".into(),
     ];
-    let mut out = String::new();
-    for (i, l) in lines.iter().enumerate() {
-        let t = i as f64 * 0.000713;
-        out.push_str(&format!("<6>[{t:>12.6}] {l}\n"));
+    let mut out = Vec::new();
+    for l in &lines {
+        push_line(&mut out, l);
     }
-    out
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Append `line` to the log `out` in the kernel's `<6>[time] text` form,
+/// stamped after the lines already there.
+fn push_line(out: &mut Vec<u8>, line: &str) {
+    let i = out.iter().filter(|&&b| b == b'\n').count();
+    let t = i as f64 * 0.000713;
+    out.extend_from_slice(format!("<6>[{t:>12.6}] {line}\n").as_bytes());
 }
 
 #[cfg(test)]
@@ -114,5 +125,13 @@ mod tests {
         let first = log.lines().next().unwrap();
         assert!(first.starts_with("<6>[    0.000000] moat"), "{first}");
         assert!(log.contains("64 MiB"));
+        let mut k = k;
+        k.log_line("Ready");
+        let log = String::from_utf8(k.log.clone()).unwrap();
+        let last = log.lines().last().unwrap();
+        assert!(
+            last.ends_with("] Ready") && last.starts_with("<6>[    0.00"),
+            "{last}"
+        );
     }
 }

@@ -163,6 +163,15 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     if let Some(pid) = gofer {
         execs.helpers.insert(pid.as_raw());
     }
+    kernel.log_line(if files.is_some() {
+        "gofer: moat-gofer serves the container's files; the sentry resolves their paths"
+    } else {
+        "gofer: none; file calls run natively"
+    });
+    if filters.landlocked() {
+        kernel.log_line("landlock: the workload reads and executes its rootfs, changes it only through the gofer");
+    }
+    kernel.log_line("Ready: init waiting for start");
     kernel.files = files;
     let kernel = Arc::new(kernel);
     // Same-uid processes (a container sharing the host's pid namespace)
