@@ -6,6 +6,10 @@ use nix::errno::Errno;
 
 use crate::transport::{recv_spin, send};
 
+/// What a `WalkPath` did: the steps taken (handle and attributes each),
+/// and the errno of the name that failed, if one did.
+pub type Walked = (Vec<(Handle, Stat)>, Option<Errno>);
+
 /// How long a client polls for its reply before it sleeps (see
 /// [`recv_spin`]): a gofer that is awake answers a walk step within it.
 const CLIENT_SPIN: std::time::Duration = std::time::Duration::from_micros(100);
@@ -162,11 +166,7 @@ impl Client {
 
     /// Walk `names` down from `dir` ([`Request::WalkPath`]): the steps
     /// taken, and the errno of the name that failed, if one did.
-    pub fn walk_path(
-        &mut self,
-        dir: Handle,
-        names: &[Name],
-    ) -> Result<(Vec<(Handle, Stat)>, Option<Errno>)> {
+    pub fn walk_path(&mut self, dir: Handle, names: &[Name]) -> Result<Walked> {
         match self.call(&Request::WalkPath {
             dir,
             names: names.to_vec(),

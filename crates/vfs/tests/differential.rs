@@ -57,7 +57,7 @@ const VARIANTS: [(i32, u64); 10] = [
 /// Odd trees are walked with the dentry cache off, as the sentry walks
 /// (lookups then go ahead in chains: `Backend::lookup_chain`).
 fn dcache_for(i: usize) -> usize {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         256
     } else {
         0

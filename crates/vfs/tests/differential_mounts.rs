@@ -101,7 +101,7 @@ impl Mounted {
     fn build(rng: &mut Rng, base: &Path, i: usize) -> Mounted {
         let main = Tree::build(rng, base.join(format!("t{i}")), 40);
         // Odd trees without the dentry cache, as the sentry walks.
-        let dcache = if i % 2 == 0 { 256 } else { 0 };
+        let dcache = if i.is_multiple_of(2) { 256 } else { 0 };
         let vfs = Vfs::new(main.fs.clone(), MountFlags::default(), dcache).expect("vfs");
         let root_tree = vfs.mounts().get(MountId(0)).expect("root").tree;
         let idents = main
