@@ -369,6 +369,31 @@ fn the_memory_limit_shows_in_sysinfo_and_meminfo_and_follows_updates() {
     assert_eq!(meminfo(&c).0, 96 << 10);
 }
 
+/// `/proc/uptime` (what `uptime` and `ps` read) counts from the
+/// sandbox's boot, not the host's, as `sysinfo(2)` does.
+#[test]
+fn uptime_counts_from_the_sandbox_boot() {
+    setup();
+    let host: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0);
+    let out = docker_run(&["busybox", "cat", "/proc/uptime"]);
+    let ours: f64 = text(&out.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{}{}", text(&out.stdout), text(&out.stderr)));
+    if is_moat() {
+        assert!(ours < 30.0, "sandbox uptime {ours}");
+    } else {
+        assert!(
+            ours > 30.0 && ours <= host + 1.0,
+            "runc shows the host's: {ours}"
+        );
+    }
+}
+
 #[test]
 fn loopback_is_up_through_dockers_hook() {
     setup();

@@ -1,6 +1,7 @@
 //! Files of `/proc` the sentry writes itself, where the host's would
 //! tell the workload the wrong thing. Today: `/proc/meminfo` of a
-//! memory-limited sandbox. The open handler asks [`open`] before it lets
+//! memory-limited sandbox, and `/proc/uptime` counted from the sandbox's
+//! boot (as `sysinfo(2)` counts it). The open handler asks [`open`] before it lets
 //! the kernel open a path under `/proc`; every other `/proc` file is the
 //! kernel's (the container's own procfs mount).
 //!
@@ -24,8 +25,12 @@ use crate::kernel::Kernel;
 
 /// The synthetic file at the absolute, normalised `path`, if the sentry
 /// writes that file for this sandbox: a read-only descriptor of it.
+/// The last names of the files [`open_synthetic`] may answer.
+pub const NAMES: &[&[u8]] = &[b"meminfo", b"uptime"];
+
 pub fn open_synthetic(kernel: &Kernel, path: &[u8]) -> Option<Result<OwnedFd, Errno>> {
     let text = match path {
+        b"/proc/uptime" => uptime(kernel),
         b"/proc/meminfo" => {
             let m = kernel.memory()?;
             let host = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -33,7 +38,15 @@ pub fn open_synthetic(kernel: &Kernel, path: &[u8]) -> Option<Result<OwnedFd, Er
         }
         _ => return None,
     };
-    Some(read_only_file(c"meminfo", text.as_bytes()))
+    Some(read_only_file(c"proc", text.as_bytes()))
+}
+
+/// Seconds since the sandbox booted, twice: the idle time the kernel
+/// sums over its CPUs is the host's to know, so it is given as the
+/// uptime of one idle CPU.
+fn uptime(kernel: &Kernel) -> String {
+    let up = kernel.boot.elapsed().as_secs_f64();
+    format!("{up:.2} {up:.2}\n")
 }
 
 fn read_only_file(name: &CStr, content: &[u8]) -> Result<OwnedFd, Errno> {

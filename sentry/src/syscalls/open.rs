@@ -30,7 +30,8 @@
 //!   permission check, as in Linux.
 //!
 //! A read-only open of a file the sentry writes itself
-//! ([`crate::procfs`]: `/proc/meminfo` of a memory-limited sandbox) gets
+//! ([`crate::procfs`]: `/proc/meminfo` of a memory-limited sandbox,
+//! `/proc/uptime`) gets
 //! the sentry's file instead of the kernel's.
 //!
 //! Run natively (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`), as before the sentry
@@ -277,7 +278,7 @@ fn open_at(call: &mut Call, dirfd: i32, path: u64, how: How) -> Result<i64, Errn
 fn may_be_synthetic(path: &[u8], how: &How) -> bool {
     let read_only = how.flags & (libc::O_ACCMODE | libc::O_CREAT | libc::O_TRUNC) == libc::O_RDONLY;
     let last = path.rsplit(|&b| b == b'/').next().unwrap_or_default();
-    read_only && last == b"meminfo"
+    read_only && crate::procfs::NAMES.contains(&last)
 }
 
 /// Walks `path` and opens what it names, or creates it; the walk gate is
