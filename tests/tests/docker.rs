@@ -369,6 +369,34 @@ fn the_memory_limit_shows_in_sysinfo_and_meminfo_and_follows_updates() {
     assert_eq!(meminfo(&c).0, 96 << 10);
 }
 
+/// A start that fails (the init cannot execve its process) leaves no
+/// shim behind: Docker deletes the task at once, which containerd allows
+/// only once the shim saw the sandbox exit.
+#[test]
+fn a_failed_start_leaves_no_shim() {
+    setup();
+    let name = unique("moat-failed-start");
+    let rt = format!("--runtime={}", runtime());
+    let out = docker(&[
+        "run",
+        "--name",
+        &name,
+        &rt,
+        "--network=none",
+        "--entrypoint",
+        "/proc/self/exe",
+        "moat-probe",
+    ]);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    let id = text(&docker(&["inspect", "-f", "{{.Id}}", &name]).stdout)
+        .trim()
+        .to_string();
+    assert!(!id.is_empty(), "docker kept no record of {name}");
+    let gone = eventually(Duration::from_secs(5), || host_processes(&id).is_empty());
+    let _ = docker(&["rm", "-f", &name]);
+    assert!(gone, "left behind: {:?}", host_processes(&id));
+}
+
 /// `/proc/uptime` (what `uptime` and `ps` read) counts from the
 /// sandbox's boot, not the host's, as `sysinfo(2)` does.
 #[test]

@@ -253,7 +253,15 @@ pub(crate) fn start(rt: &Runtime, id: &str) -> Result<()> {
         });
     }
     let sock = control::connect_dir(&rt.container_dir(id)?)?;
-    control::call(sock.as_raw_fd(), &Request::Start, &[])?;
+    if let Err(e) = control::call(sock.as_raw_fd(), &Request::Start, &[]) {
+        // The init failed to execve and the sentry is exiting. Return once
+        // it is gone, as runc returns after its init died: Docker deletes
+        // the task at once, and containerd refuses while its shim has not
+        // yet seen the exit (the task is still "created"), which left the
+        // shim behind.
+        st.init.wait_gone(std::time::Duration::from_secs(2));
+        return Err(e);
+    }
     state::mark_started(rt, &mut st)?;
     // Here, as runc does, not in the sentry: the sentry cannot execve.
     state::run_hooks(&st, crate::hooks::Point::Poststart, "running");
