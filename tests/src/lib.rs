@@ -260,3 +260,31 @@ pub fn gofer_of(pid: &str) -> Option<String> {
     }
     None
 }
+
+/// `docker run --rm --runtime=RT --network=none EXTRA...`.
+pub fn run_on(rt: &str, extra: &[&str]) -> Output {
+    let rt = format!("--runtime={rt}");
+    let mut args = vec!["run", "--rm", rt.as_str(), "--network=none"];
+    args.extend_from_slice(extra);
+    docker(&args)
+}
+
+/// Runs `opts` then `cmd` (image and command) under the runtime tested
+/// and under runc: stdout and stderr together, and the exit codes, must
+/// be equal. Returns the output.
+pub fn same_as_runc_in(opts: &[&str], cmd: &[&str]) -> String {
+    setup();
+    let mut args: Vec<&str> = opts.to_vec();
+    args.extend_from_slice(cmd);
+    let ours = run_on(&runtime(), &args);
+    let theirs = run_on("runc", &args);
+    let show = |o: &Output| format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(
+        show(&ours),
+        show(&theirs),
+        "{} differs from runc",
+        runtime()
+    );
+    assert_eq!(ours.status.code(), theirs.status.code());
+    show(&ours)
+}

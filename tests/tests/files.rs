@@ -7,14 +7,6 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-/// `docker run --rm --runtime=RT --network=none EXTRA...` for a given runtime.
-fn run_on(rt: &str, extra: &[&str]) -> std::process::Output {
-    let rt = format!("--runtime={rt}");
-    let mut args = vec!["run", "--rm", rt.as_str(), "--network=none"];
-    args.extend_from_slice(extra);
-    docker(&args)
-}
-
 /// A host directory for a volume: `file` (0644), `secret` (0600, root).
 fn volume_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(unique("moat-files-vol"));
@@ -34,20 +26,7 @@ fn volume_dir() -> PathBuf {
 /// Runs `script` in busybox under moat and under runc with the same
 /// options; both outputs (stdout and stderr) must be equal.
 fn same_as_runc(opts: &[&str], script: &str) -> String {
-    setup();
-    let mut args: Vec<&str> = opts.to_vec();
-    args.extend_from_slice(&["busybox", "sh", "-c", script]);
-    let ours = run_on(&runtime(), &args);
-    let theirs = run_on("runc", &args);
-    let show = |o: &std::process::Output| format!("{}{}", text(&o.stdout), text(&o.stderr));
-    assert_eq!(
-        show(&ours),
-        show(&theirs),
-        "{} differs from runc",
-        runtime()
-    );
-    assert_eq!(ours.status.code(), theirs.status.code());
-    show(&ours)
+    same_as_runc_in(opts, &["busybox", "sh", "-c", script])
 }
 
 const FMT: &str = "'%n %F %a %u %g %s %h'";

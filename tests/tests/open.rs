@@ -53,14 +53,6 @@ fn opener() -> &'static str {
     })
 }
 
-/// `docker run --rm --runtime=RT --network=none EXTRA...`.
-fn run_on(rt: &str, extra: &[&str]) -> std::process::Output {
-    let rt = format!("--runtime={rt}");
-    let mut args = vec!["run", "--rm", rt.as_str(), "--network=none"];
-    args.extend_from_slice(extra);
-    docker(&args)
-}
-
 /// Runs `script` (after [`PRELUDE`]) in python3 under moat and under
 /// runc with the same options; stdout and stderr must be equal.
 fn same_as_runc(opts: &[&str], script: &str) -> String {
@@ -76,23 +68,6 @@ fn same_as_runc_sh(opts: &[&str], script: &str) -> String {
     args.extend_from_slice(opts);
     args.extend_from_slice(&["busybox", "sh", "-c", script]);
     same_as_runc_in(&[], &args)
-}
-
-fn same_as_runc_in(opts: &[&str], cmd: &[&str]) -> String {
-    setup();
-    let mut args: Vec<&str> = opts.to_vec();
-    args.extend_from_slice(cmd);
-    let ours = run_on(&runtime(), &args);
-    let theirs = run_on("runc", &args);
-    let show = |o: &std::process::Output| format!("{}{}", text(&o.stdout), text(&o.stderr));
-    assert_eq!(
-        show(&ours),
-        show(&theirs),
-        "{} differs from runc",
-        runtime()
-    );
-    assert_eq!(ours.status.code(), theirs.status.code());
-    show(&ours)
 }
 
 /// A host directory for a volume: `file` (0644) and `secret` (0600),

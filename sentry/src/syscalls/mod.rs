@@ -109,14 +109,7 @@ impl<'a> Call<'a> {
 
     /// Does the caller hold `cap` in its effective set?
     pub fn has_cap(&self, cap: u32) -> bool {
-        let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", self.pid)) else {
-            return false;
-        };
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("CapEff:"))
-            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-            .is_some_and(|eff| eff & (1u64 << cap) != 0)
+        crate::fs::caller::Status::read(self.pid).is_ok_and(|s| s.has_cap(cap))
     }
 }
 
