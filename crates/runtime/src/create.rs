@@ -255,11 +255,12 @@ pub(crate) fn start(rt: &Runtime, id: &str) -> Result<()> {
     let sock = control::connect_dir(&rt.container_dir(id)?)?;
     if let Err(e) = control::call(sock.as_raw_fd(), &Request::Start, &[]) {
         // The init failed to execve and the sentry is exiting. Return once
-        // it is gone, as runc returns after its init died: Docker deletes
-        // the task at once, and containerd refuses while its shim has not
+        // its parent (the shim, a subreaper) has reaped it: Docker deletes
+        // the task at once, and containerd refuses while the shim has not
         // yet seen the exit (the task is still "created"), which left the
-        // shim behind.
-        st.init.wait_gone(std::time::Duration::from_secs(2));
+        // shim behind. A zombie is not enough: the shim learns of the exit
+        // only when it reaps.
+        st.sentry.wait_reaped(std::time::Duration::from_secs(5));
         return Err(e);
     }
     state::mark_started(rt, &mut st)?;

@@ -73,6 +73,19 @@ impl ProcId {
         }
         true
     }
+
+    /// Poll until the process has been reaped by its parent (a zombie still
+    /// counts as present), up to `limit`.
+    pub fn wait_reaped(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while matches!(read_stat(self.pid), Some(s) if s.start == self.start) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        true
+    }
 }
 
 /// Host pids of every descendant of `root` (not `root` itself).

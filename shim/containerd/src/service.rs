@@ -10,6 +10,7 @@ use containerd_shim::protos::protobuf::MessageField;
 use containerd_shim::publisher::RemotePublisher;
 use containerd_shim::{Config, DeleteResponse, Error, Flags, StartOpts};
 use moat_runtime::Runtime;
+use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -26,6 +27,8 @@ pub struct Service {
     exit: Arc<ExitSignal>,
     namespace: String,
     id: String,
+    /// The ttrpc socket this shim serves (`unix:///run/containerd/s/...`).
+    socket: String,
 }
 
 /// moat's state root for a containerd namespace (runc's is /run/containerd/runc/<ns>).
@@ -42,6 +45,7 @@ impl Shim for Service {
             exit: Arc::new(ExitSignal::default()),
             namespace: args.namespace.clone(),
             id: args.id.clone(),
+            socket: args.socket.clone(),
         }
     }
 
@@ -70,6 +74,11 @@ impl Shim for Service {
 
     async fn wait(&mut self) {
         self.exit.wait().await;
+        // The crate removes the socket after this returns, but finds it
+        // through the `address` file in the shim's working directory: the
+        // pod's first bundle, which containerd deletes as soon as Shutdown
+        // is answered. Remove it here, by the name the shim was given.
+        remove_socket(&self.socket);
     }
 
     async fn create_task_service(&self, publisher: RemotePublisher) -> TaskService {
@@ -84,6 +93,17 @@ impl Shim for Service {
 fn pod_of(config: &Path) -> Option<String> {
     let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(config).ok()?).ok()?;
     spec["annotations"][SANDBOX_ID].as_str().map(str::to_string)
+}
+
+/// Remove a shim socket named by its ttrpc address, if it is one.
+fn remove_socket(address: &str) {
+    let path = Path::new(address.strip_prefix("unix://").unwrap_or(address));
+    let is_socket = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket());
+    if is_socket {
+        if let Err(e) = std::fs::remove_file(path) {
+            log::warn!("removing the shim socket {}: {e}", path.display());
+        }
+    }
 }
 
 pub fn unmount_rootfs(rootfs: &Path) {
