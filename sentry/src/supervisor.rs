@@ -118,15 +118,18 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         mem_limit,
         log.debug || log.strace,
     );
+    // Joined now, limited once the init has built the rootfs (as runc
+    // does): the device rules would refuse the sentry's own mknods.
     let cgroup = match &args.cgroup {
-        Some(path) => {
-            let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
-            Some(Cgroup::create(path, std::process::id(), resources)?)
-        }
+        Some(path) => Some(Cgroup::create(path, std::process::id())?),
         None => None,
     };
     let memcg_dir = cgroup.as_ref().map(|c| c.memory_dir());
-    let cgroup = CgroupGuard(cgroup.map(|c| (c, args.cgroup.clone().unwrap_or_default())));
+    let mut cgroup = CgroupGuard(cgroup.map(|c| (c, args.cgroup.clone().unwrap_or_default())));
+    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    if let (Some((cg, path)), Some(r)) = (cgroup.0.as_ref(), resources) {
+        cg.check(path, r)?;
+    }
     // SAFETY: `create` passed the console socket at this number for us alone.
     let console = args
         .console_fd
@@ -151,6 +154,9 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         Some((Report::Error { message }, _)) => bail!("{message}"),
         _ => bail!("the init exited while setting up the sandbox"),
     };
+    if let (Some((cg, path)), Some(r)) = (cgroup.0.as_mut(), resources) {
+        cg.update(path, r)?;
+    }
     let state = hook_state(&args.id, &bundle, init, "created");
     hooks::run(spec, hooks::Point::Create, &state)?;
     release_stdio(args.preserve_fds);

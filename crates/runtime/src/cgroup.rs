@@ -8,7 +8,7 @@ use cgroups_rs::manager::{FsManager, Manager};
 use cgroups_rs::CgroupPid;
 use oci_spec::runtime::{LinuxResources, Spec};
 
-use crate::{controllers, Error, Result};
+use crate::{controllers, devfilter, Error, Result};
 
 /// Where a container's cgroup lives, relative to each hierarchy's root.
 /// With `systemd`, `slice:prefix:name` becomes `/slice/prefix-name.scope`
@@ -77,18 +77,12 @@ impl Cgroup {
         })
     }
 
-    /// Create the cgroup, put `pid` in it, apply `resources`.
-    pub fn create(path: &str, pid: u32, resources: Option<&LinuxResources>) -> Result<Cgroup> {
+    /// Create the cgroup and put `pid` in it; [`Cgroup::update`] limits it.
+    pub fn create(path: &str, pid: u32) -> Result<Cgroup> {
         let mut cg = Cgroup::open(path)?;
         cg.mgr
             .add_proc(CgroupPid::from(pid as u64))
             .map_err(|e| cg_err("joining", path, e))?;
-        if let Some(r) = resources {
-            if let Err(e) = cg.update(path, r) {
-                let _ = cg.destroy(path);
-                return Err(e);
-            }
-        }
         Ok(cg)
     }
 
@@ -98,7 +92,7 @@ impl Cgroup {
 
     /// The directory holding this cgroup's memory controller files
     /// (`memory.limit_in_bytes` on v1, `memory.max` on v2), at the
-    /// standard mount points.
+    /// standard mount points: on v2, the cgroup's only directory.
     pub fn memory_dir(&self) -> std::path::PathBuf {
         let root = std::path::Path::new("/sys/fs/cgroup");
         if self.mgr.v2() {
@@ -108,10 +102,25 @@ impl Cgroup {
         }
     }
 
-    pub fn update(&mut self, path: &str, r: &LinuxResources) -> Result<()> {
-        let r = normalize(r);
+    /// Fails, naming the setting and the controller, when the host cannot
+    /// honour `r`.
+    pub fn check(&self, path: &str, r: &LinuxResources) -> Result<()> {
         let have = controllers::available(&self.mgr);
-        controllers::check(&r, self.mgr.v2(), &have).map_err(|e| cg_err("resources", path, e))?;
+        controllers::check(&normalize(r), self.mgr.v2(), &have)
+            .map_err(|e| cg_err("resources", path, e))
+    }
+
+    pub fn update(&mut self, path: &str, r: &LinuxResources) -> Result<()> {
+        self.check(path, r)?;
+        let mut r = normalize(r);
+        if self.mgr.v2() {
+            // No devices controller on v2 (cgroups-rs would fail on it):
+            // the rules become an eBPF program on the cgroup.
+            if let Some(rules) = r.devices().clone().filter(|d| !d.is_empty()) {
+                devfilter::attach(&self.memory_dir(), &rules)?;
+            }
+            r.set_devices(None);
+        }
         self.mgr
             .set(&r)
             .map_err(|e| cg_err("applying resources", path, e))

@@ -10,6 +10,7 @@ pub mod cgroup;
 pub mod control;
 pub mod controllers;
 mod create;
+mod devfilter;
 mod error;
 mod exec;
 pub mod hooks;
