@@ -9,18 +9,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use caps::{CapSet, Capability, CapsHashSet};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
-
-/// Changing owners, and reading, writing and searching files of any
-/// owner, as the sentry decides on behalf of the workload's users.
-pub const KEEP: [Capability; 5] = [
-    Capability::CAP_CHOWN,
-    Capability::CAP_DAC_OVERRIDE,
-    Capability::CAP_DAC_READ_SEARCH,
-    Capability::CAP_FOWNER,
-    Capability::CAP_FSETID,
-];
 
 /// Which tree the gofer serves.
 #[derive(Clone, Copy, Debug)]
@@ -139,17 +128,6 @@ fn join(ns: &Path) -> Result<OwnedFd> {
 }
 
 fn drop_capabilities() -> Result<()> {
-    let keep: CapsHashSet = KEEP.into_iter().collect();
-    // The bounding set first: dropping from it needs CAP_SETPCAP.
-    for cap in caps::all() {
-        if !keep.contains(&cap) {
-            caps::drop(None, CapSet::Bounding, cap)
-                .with_context(|| format!("dropping {cap} from the bounding set"))?;
-        }
-    }
-    caps::clear(None, CapSet::Ambient).context("clearing ambient capabilities")?;
-    caps::set(None, CapSet::Inheritable, &keep).context("setting inheritable capabilities")?;
-    caps::set(None, CapSet::Effective, &keep).context("setting effective capabilities")?;
-    caps::set(None, CapSet::Permitted, &keep).context("setting permitted capabilities")?;
+    moat_policy::capabilities::keep_only(moat_policy::capabilities::GOFER_KEEPS, true)?;
     Ok(())
 }

@@ -6,18 +6,8 @@
 //! sentry starts its threads: capabilities and unshare are per thread.
 
 use anyhow::{Context, Result};
-use caps::{CapSet, Capability, CapsHashSet};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use std::path::Path;
-
-/// Signalling workload processes of any uid, and reading and writing
-/// their memory through /proc/<pid>/mem (a file owned by the process's
-/// uid, opened under a ptrace access check).
-const KEEP: [Capability; 3] = [
-    Capability::CAP_KILL,
-    Capability::CAP_SYS_PTRACE,
-    Capability::CAP_DAC_OVERRIDE,
-];
 
 /// `scratch` is a directory the new root's tmpfs is mounted over (inside
 /// the new namespace only).
@@ -32,18 +22,7 @@ pub fn confine(scratch: &Path) -> Result<()> {
 }
 
 fn drop_capabilities() -> Result<()> {
-    let keep: CapsHashSet = KEEP.into_iter().collect();
-    // The bounding set first: dropping from it needs CAP_SETPCAP.
-    for cap in caps::all() {
-        if !keep.contains(&cap) {
-            caps::drop(None, CapSet::Bounding, cap)
-                .with_context(|| format!("dropping {cap} from the bounding set"))?;
-        }
-    }
-    caps::clear(None, CapSet::Ambient).context("clearing ambient capabilities")?;
-    caps::clear(None, CapSet::Inheritable).context("clearing inheritable capabilities")?;
-    caps::set(None, CapSet::Effective, &keep).context("setting effective capabilities")?;
-    caps::set(None, CapSet::Permitted, &keep).context("setting permitted capabilities")?;
+    moat_policy::capabilities::keep_only(moat_policy::capabilities::SENTRY_KEEPS, false)?;
     Ok(())
 }
 

@@ -47,6 +47,7 @@
 compile_error!("moat's syscall policy covers x86_64 only: the table holds x86_64 numbers");
 
 mod bpf;
+pub mod capabilities;
 mod cond;
 pub mod confine;
 mod dispatch;
