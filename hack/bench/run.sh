@@ -61,6 +61,32 @@ bench_cold_cli() {
   done
 }
 
+# Through containerd's task API, no Docker: moat's own shim
+# (containerd-shim-moat-v1) against containerd's runc shim driving runc,
+# and driving runsc (Debian ships no runsc shim; Docker drives it so too).
+CTR=(ctr -n moat-bench)
+prepare_ctr() {
+  "${CTR[@]}" images check name==docker.io/library/busybox:latest 2>/dev/null | grep -q busybox ||
+    docker save busybox | "${CTR[@]}" images import - >/dev/null
+  printf '#!/bin/sh\nexec runsc --network=none "$@"\n' > "$MOAT_STATE/runsc-nonet"
+  chmod +x "$MOAT_STATE/runsc-nonet"
+}
+ctr_runtime() { # the `ctr run` flags for RUNTIME
+  case "$1" in
+    runc) echo "--runtime io.containerd.runc.v2" ;;
+    runsc) echo "--runtime io.containerd.runc.v2 --runc-binary $MOAT_STATE/runsc-nonet" ;;
+    moat) echo "--runtime io.containerd.moat.v1" ;;
+  esac
+}
+bench_cold_ctr() {
+  local t
+  for rt in "${RUNTIMES[@]}"; do
+    # shellcheck disable=SC2046 # the flags are words
+    t=$(date +%s%N); "${CTR[@]}" run --rm $(ctr_runtime "$rt") docker.io/library/busybox:latest "bench-$$" true
+    record cold_ctr_ms "$rt" "$(ms_since "$t")"
+  done
+}
+
 bench_in() { # bench_in RUNTIME DOCKER-ARGS... : record every "name value" line printed
   local rt=$1; shift
   "${DR[@]}" --runtime="$rt" "$@" | while read -r name value; do
@@ -103,7 +129,8 @@ bench_memory() {
 
 log "benchmarking runc, runsc, moat ($([ $QUICK = 1 ] && echo quick || echo full) mode)"
 make_bundle
-for _ in $(seq "$REPS"); do bench_cold_docker; bench_cold_cli; done
+prepare_ctr
+for _ in $(seq "$REPS"); do bench_cold_docker; bench_cold_cli; bench_cold_ctr; done
 for _ in $(seq $(( REPS > 3 ? 3 : REPS ))); do bench_sys; bench_apps; done
 bench_memory
 
@@ -113,7 +140,7 @@ better() { case "$1" in *rps|*MB/s) echo higher ;; *) echo lower ;; esac; }
 table() {
   echo "| item | better | runc | runsc | moat | moat/runc | moat/runsc |"
   echo "|---|---|---|---|---|---|---|"
-  for item in cold_docker_ms cold_cli_ms getpid open_close stat readlink uname read_4k pipe_rw mmap_munmap fork_wait \
+  for item in cold_docker_ms cold_cli_ms cold_ctr_ms getpid open_close stat readlink uname read_4k pipe_rw mmap_munmap fork_wait \
               "readdir_$FILES" rootfs_write_MB/s rootfs_read_MB/s volume_write_MB/s volume_read_MB/s \
               python_pass_ms redis_set_rps redis_get_rps idle_added_rss_kib; do
     f=${item//\//_}
