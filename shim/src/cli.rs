@@ -58,6 +58,10 @@ pub enum Command {
     Create(CreateArgs),
     /// Start a created container.
     Start { id: String },
+    /// Freeze every process of a running container (its cgroup).
+    Pause { id: String },
+    /// Thaw a paused container.
+    Resume { id: String },
     /// Print a container's OCI state.
     State { id: String },
     /// Send a signal to a container's init (or, with --all, every process).

@@ -22,6 +22,8 @@ pub fn run(cli: &Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Start { id } => rt.start(id).map(|()| 0).map_err(Into::into),
+        Command::Pause { id } => rt.pause(id).map(|()| 0).map_err(Into::into),
+        Command::Resume { id } => rt.resume(id).map(|()| 0).map_err(Into::into),
         Command::State { id } => {
             println!("{}", serde_json::to_string_pretty(&rt.state(id)?.to_oci())?);
             Ok(0)

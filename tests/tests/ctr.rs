@@ -159,6 +159,21 @@ fn exec_ps_metrics_kill_and_delete() {
         .unwrap_or(0);
     assert!(usage > 0, "{}", text(&out.stdout));
 
+    // Pause freezes the task (containerd sees PAUSED), resume thaws it.
+    let out = ctr(&["task", "pause", &id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(task_status(&id), "PAUSED");
+    let comm_state = |pid: i32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit_once(") ").and_then(|(_, r)| r.chars().next())
+    };
+    let frozen = eventually(Duration::from_secs(5), || comm_state(pids[0]) == Some('D'));
+    assert!(frozen, "the init is not frozen: {:?}", comm_state(pids[0]));
+    let out = ctr(&["task", "resume", &id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(task_status(&id), "RUNNING");
+    assert!(eventually(Duration::from_secs(5), || comm_state(pids[0]) == Some('S')));
+
     // PID 1 ignores SIGTERM without a handler (as under runc): SIGKILL ends it.
     let out = ctr(&["task", "kill", "-s", "SIGKILL", &id]);
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -126,6 +126,20 @@ impl Cgroup {
             .map_err(|e| cg_err("applying resources", path, e))
     }
 
+    /// Freeze or thaw every process of the cgroup.
+    pub fn set_frozen(&self, path: &str, frozen: bool) -> Result<()> {
+        let state = if frozen {
+            cgroups_rs::FreezerState::Frozen
+        } else {
+            cgroups_rs::FreezerState::Thawed
+        };
+        let what = if frozen { "freezing" } else { "thawing" };
+        if !self.mgr.v2() && !self.mgr.mounts().contains_key("freezer") {
+            return Err(cg_err(what, path, "the host has no freezer controller"));
+        }
+        self.mgr.freeze(state).map_err(|e| cg_err(what, path, e))
+    }
+
     /// Processes of this cgroup the OOM killer has killed so far (None
     /// without a memory controller).
     pub fn oom_kills(&self) -> Option<u64> {

@@ -31,7 +31,8 @@ pub struct ExecOpts {
 /// Fails unless the container can run another process.
 fn check_running(rt: &Runtime, id: &str) -> Result<()> {
     let st = rt.state(id)?;
-    if st.status == Status::Stopped {
+    // A paused container's sentry is frozen with it: nothing would answer.
+    if matches!(st.status, Status::Stopped | Status::Paused) {
         return Err(Error::WrongState {
             id: id.to_string(),
             status: st.status.to_string(),

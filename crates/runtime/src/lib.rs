@@ -15,6 +15,7 @@ mod error;
 mod exec;
 pub mod hooks;
 pub mod logging;
+pub mod pause;
 pub mod proc;
 pub mod signal;
 pub mod state;
@@ -110,6 +111,16 @@ impl Runtime {
     /// Remove a stopped (or, with `force`, any) container and everything it left.
     pub fn delete(&self, id: &str, force: bool) -> Result<()> {
         state::delete(self, id, force)
+    }
+
+    /// Freeze every process of a running container (its cgroup).
+    pub fn pause(&self, id: &str) -> Result<()> {
+        pause::pause(self, id)
+    }
+
+    /// Thaw a paused container.
+    pub fn resume(&self, id: &str) -> Result<()> {
+        pause::resume(self, id)
     }
 
     /// Host pids of the container's processes.

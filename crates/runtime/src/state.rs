@@ -20,6 +20,7 @@ pub const CONTROL_SOCKET: &str = "sentry.sock";
 pub enum Status {
     Created,
     Running,
+    Paused,
     Stopped,
 }
 
@@ -28,6 +29,7 @@ impl std::fmt::Display for Status {
         f.write_str(match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         })
     }
@@ -66,7 +68,10 @@ impl ContainerState {
         self.status = if !self.sentry.is_alive() || !self.init.is_alive() {
             Status::Stopped
         } else if self.started {
-            Status::Running
+            match &self.cgroup {
+                Some(cg) if crate::pause::is_frozen(cg) => Status::Paused,
+                _ => Status::Running,
+            }
         } else {
             Status::Created
         };
@@ -175,7 +180,7 @@ pub(crate) fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
         Err(e) => return Err(e),
     };
     if let Some(st) = &st {
-        if st.status == Status::Running && !force {
+        if matches!(st.status, Status::Running | Status::Paused) && !force {
             return Err(Error::WrongState {
                 id: id.to_string(),
                 status: st.status.to_string(),
@@ -183,6 +188,12 @@ pub(crate) fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
             });
         }
         proc::kill_all(st, nix::sys::signal::Signal::SIGKILL);
+        if st.status == Status::Paused {
+            // Frozen processes die of SIGKILL only once thawed (v1).
+            if let Some(path) = &st.cgroup {
+                let _ = crate::cgroup::Cgroup::open(path).and_then(|c| c.set_frozen(path, false));
+            }
+        }
         st.sentry.wait_gone(std::time::Duration::from_secs(10));
         if let Some(path) = &st.cgroup {
             crate::cgroup::Cgroup::open(path)?.destroy(path)?;

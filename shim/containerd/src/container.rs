@@ -60,6 +60,8 @@ pub struct Container {
     pub mounted_rootfs: bool,
     /// OOM kills already reported as events.
     pub oom_kills: u64,
+    /// Frozen by Pause, until Resume.
+    pub paused: bool,
 }
 
 impl Container {

@@ -1,7 +1,8 @@
 //! Task events published to containerd.
 
 use containerd_shim::protos::events::task::{
-    TaskCreate, TaskDelete, TaskExecAdded, TaskExecStarted, TaskExit, TaskOOM, TaskStart,
+    TaskCreate, TaskDelete, TaskExecAdded, TaskExecStarted, TaskExit, TaskOOM, TaskPaused,
+    TaskResumed, TaskStart,
 };
 use containerd_shim::protos::protobuf::well_known_types::timestamp::Timestamp;
 use containerd_shim::protos::protobuf::{MessageDyn, MessageField};
@@ -107,6 +108,25 @@ impl Events {
         };
         self.send(topics::TASK_EXEC_STARTED_EVENT_TOPIC, Box::new(ev))
             .await;
+    }
+
+    /// `paused` true: TaskPaused, else TaskResumed.
+    pub async fn paused(&self, id: &str, paused: bool) {
+        if paused {
+            let ev = TaskPaused {
+                container_id: id.into(),
+                ..Default::default()
+            };
+            self.send(topics::TASK_PAUSED_EVENT_TOPIC, Box::new(ev))
+                .await;
+        } else {
+            let ev = TaskResumed {
+                container_id: id.into(),
+                ..Default::default()
+            };
+            self.send(topics::TASK_RESUMED_EVENT_TOPIC, Box::new(ev))
+                .await;
+        }
     }
 
     pub async fn oom(&self, id: &str) {

@@ -139,6 +139,7 @@ impl TaskService {
                 execs: Default::default(),
                 mounted_rootfs,
                 oom_kills: 0,
+                paused: false,
             },
         );
         self.events
@@ -171,6 +172,7 @@ pub fn proc_state(id: &str, exec_id: &str, c: &Container, p: &Proc) -> api::Stat
     let exit = p.exited();
     let st = match (exit, p.started) {
         (Some(_), _) => api::Status::STOPPED,
+        (None, true) if c.paused => api::Status::PAUSED,
         (None, true) => api::Status::RUNNING,
         (None, false) => api::Status::CREATED,
     };

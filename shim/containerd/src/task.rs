@@ -34,6 +34,29 @@ impl TaskService {
     }
 }
 
+impl TaskService {
+    /// Pause or resume the container `id` (its cgroup), then say so.
+    async fn set_paused(&self, id: &str, paused: bool) -> TtrpcResult<api::Empty> {
+        let rt = self.table.rt.clone();
+        let cid = id.to_string();
+        blocking(move || {
+            if paused {
+                rt.pause(&cid)
+            } else {
+                rt.resume(&cid)
+            }
+        })
+        .await?;
+        if let Ok(mut map) = self.table.containers.lock() {
+            if let Some(c) = map.get_mut(id) {
+                c.paused = paused;
+            }
+        }
+        self.events.paused(id, paused).await;
+        Ok(api::Empty::default())
+    }
+}
+
 pub(crate) fn status(code: ttrpc::Code, msg: impl ToString) -> ttrpc::Error {
     ttrpc::Error::RpcStatus(ttrpc::get_status(code, msg))
 }
@@ -267,6 +290,18 @@ impl Task for TaskService {
         let id = req.id.clone();
         blocking(move || rt.update(&id, &resources)).await?;
         Ok(api::Empty::default())
+    }
+
+    async fn pause(&self, _ctx: &TtrpcContext, req: api::PauseRequest) -> TtrpcResult<api::Empty> {
+        self.set_paused(&req.id, true).await
+    }
+
+    async fn resume(
+        &self,
+        _ctx: &TtrpcContext,
+        req: api::ResumeRequest,
+    ) -> TtrpcResult<api::Empty> {
+        self.set_paused(&req.id, false).await
     }
 
     async fn wait(
