@@ -142,7 +142,8 @@ pub fn root_is_container_root(files: &Files, pid: u32) -> bool {
 }
 
 /// Where a relative path of `pid` starts: its cwd for `AT_FDCWD`, else
-/// directory descriptor `dirfd`; `None`: let the kernel run the call.
+/// directory descriptor `dirfd` (on the gofer's tree, or the root of a
+/// native mount such as `/proc`); `None`: let the kernel run the call.
 pub fn start(files: &Files, pid: u32, dirfd: i32) -> Option<Location> {
     let link = if dirfd == libc::AT_FDCWD {
         format!("/proc/{pid}/cwd")
@@ -161,6 +162,15 @@ pub fn start(files: &Files, pid: u32, dirfd: i32) -> Option<Location> {
     let flags = WalkFlags::default();
     match files.vfs.resolve(&root, &text, &flags) {
         Ok(Resolved::Found(loc)) if same(&loc, id) => Some(loc),
+        // The root of a mount the kernel serves (`cd /proc`): the VFS
+        // holds no attributes of it to compare, so compare with what the
+        // caller itself finds at that path from its root.
+        Ok(Resolved::Found(loc)) if files.is_native(&loc) => {
+            let mut at = format!("/proc/{pid}/root").into_bytes();
+            at.extend_from_slice(&text);
+            let at = String::from_utf8(at).ok()?;
+            (id_behind(&at) == Some(id)).then_some(loc)
+        }
         _ => None,
     }
 }

@@ -205,8 +205,8 @@ fn walk_held(
 /// [`crate::fs::native`]): the directory is walked as anyone, the last
 /// component is not looked up. `None` when the directory is on the
 /// gofer's tree, cannot be walked so (a relative path from a cwd or dirfd
-/// inside `/proc` cannot: [`caller::start`] matches those only on the
-/// gofer's tree), or the caller is chrooted.
+/// below `/proc/`'s root, such as `/proc/sys`, cannot: [`caller::start`]
+/// matches a native mount only at its root), or the caller is chrooted.
 pub fn native_path(call: &Call, files: &Files, dirfd: i32, path: &[u8]) -> Option<Vec<u8>> {
     let _walking = files.walking();
     if !caller::root_is_container_root(files, call.pid) {
