@@ -20,6 +20,9 @@ pub struct Kernel {
     pub log: Vec<u8>,
     /// Log every intercepted call with its result.
     pub strace: bool,
+    /// The CPUs the sandbox may use ([`crate::cpus`]), for /proc/cpuinfo
+    /// and /proc/stat.
+    pub cpus: Vec<usize>,
     /// The container's memory cgroup, read for sysinfo and /proc/meminfo.
     pub memcg: Option<crate::memcg::MemCgroup>,
     /// The container's files through its gofer (`None`: no gofer, and
@@ -37,6 +40,7 @@ impl Kernel {
             log: boot_log(mem_limit).into_bytes(),
             strace,
             files: None,
+            cpus: crate::cpus::allowed(),
             memcg: None,
         }
     }

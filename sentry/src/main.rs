@@ -6,6 +6,7 @@
 mod args;
 mod confine;
 mod control;
+mod cpus;
 mod exec_stage;
 mod filters;
 mod fork;

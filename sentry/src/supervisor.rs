@@ -130,6 +130,8 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     if let (Some((cg, path)), Some(r)) = (cgroup.0.as_ref(), resources) {
         cg.check(path, r)?;
     }
+    // The spec's cpuset: the cgroup is limited only once the rootfs is built.
+    kernel.cpus = crate::cpus::of_spec(spec);
     // SAFETY: `create` passed the console socket at this number for us alone.
     let console = args
         .console_fd

@@ -1,15 +1,24 @@
 //! Files of `/proc` the sentry writes itself, where the host's would
-//! tell the workload the wrong thing. Today: `/proc/meminfo` of a
-//! memory-limited sandbox, and `/proc/uptime` counted from the sandbox's
-//! boot (as `sysinfo(2)` counts it). The open handler asks [`open`] before it lets
-//! the kernel open a path under `/proc`; every other `/proc` file is the
-//! kernel's (the container's own procfs mount).
+//! tell the workload the wrong thing or name the host's hardware. The
+//! open handler asks [`open_synthetic`] before it lets the kernel open a
+//! path under `/proc`; every other `/proc` file is the kernel's (the
+//! container's own procfs mount). [`FILES`] lists them all:
+//!
+//! - `meminfo`: of a memory-limited sandbox, from its memory cgroup;
+//! - `uptime`: counted from the sandbox's boot (as `sysinfo(2)` counts);
+//! - `cpuinfo`, `stat`: the CPUs the sandbox may use only ([`cpus`]);
+//! - `loadavg`: the sandbox's thread counts, no host load ([`loadavg`]);
+//! - `partitions`, `diskstats`, `swaps`: the headers the kernel writes
+//!   when there is no disk and no swap: the sandbox has no block device
+//!   (moat never passes one in), and the host's would be named here.
 //!
 //! A synthetic file is a fresh memfd holding the text, handed to the
 //! caller read-only (reopened `O_RDONLY` through `/proc/self/fd`), so
 //! `read`, `pread`, `lseek` and `mmap` behave as on a regular file and a
 //! write fails with `EBADF`.
 
+mod cpus;
+mod loadavg;
 mod meminfo;
 
 use std::ffi::CStr;
@@ -23,20 +32,52 @@ use nix::sys::stat::Mode;
 
 use crate::kernel::Kernel;
 
+/// What the sentry writes for one name.
+#[derive(Clone, Copy)]
+enum Kind {
+    Meminfo,
+    Uptime,
+    Cpuinfo,
+    Stat,
+    Loadavg,
+    /// A fixed text.
+    Fixed(&'static str),
+}
+
+/// Every file of `/proc` the sentry may answer, by its name there.
+const FILES: &[(&[u8], Kind)] = &[
+    (b"meminfo", Kind::Meminfo),
+    (b"uptime", Kind::Uptime),
+    (b"cpuinfo", Kind::Cpuinfo),
+    (b"stat", Kind::Stat),
+    (b"loadavg", Kind::Loadavg),
+    (b"partitions", Kind::Fixed("major minor  #blocks  name\n\n")),
+    (b"diskstats", Kind::Fixed("")),
+    (
+        b"swaps",
+        Kind::Fixed("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"),
+    ),
+];
+
+/// `last` (a path's last name) may name a file of [`FILES`].
+pub fn is_synthetic_name(last: &[u8]) -> bool {
+    FILES.iter().any(|(name, _)| *name == last)
+}
+
 /// The synthetic file at the absolute, normalised `path`, if the sentry
 /// writes that file for this sandbox: a read-only descriptor of it.
-/// The last names of the files [`open_synthetic`] may answer.
-pub const NAMES: &[&[u8]] = &[b"meminfo", b"uptime"];
-
-pub fn open_synthetic(kernel: &Kernel, path: &[u8]) -> Option<Result<OwnedFd, Errno>> {
-    let text = match path {
-        b"/proc/uptime" => uptime(kernel),
-        b"/proc/meminfo" => {
-            let m = kernel.memory()?;
-            let host = std::fs::read_to_string("/proc/meminfo").ok()?;
-            meminfo::render(&host, &m)
-        }
-        _ => return None,
+/// `caller` is the host pid of the process opening it.
+pub fn open_synthetic(kernel: &Kernel, caller: u32, path: &[u8]) -> Option<Result<OwnedFd, Errno>> {
+    let name = path.strip_prefix(b"/proc/")?;
+    let (_, kind) = FILES.iter().find(|(n, _)| *n == name)?;
+    let host = |file: &str| std::fs::read_to_string(format!("/proc/{file}")).ok();
+    let text = match *kind {
+        Kind::Uptime => uptime(kernel),
+        Kind::Meminfo => meminfo::render(&host("meminfo")?, &kernel.memory()?),
+        Kind::Cpuinfo => cpus::cpuinfo(&host("cpuinfo")?, &kernel.cpus),
+        Kind::Stat => cpus::stat(&host("stat")?, &kernel.cpus),
+        Kind::Loadavg => loadavg::render(caller),
+        Kind::Fixed(text) => text.to_string(),
     };
     Some(read_only_file(c"proc", text.as_bytes()))
 }

@@ -31,8 +31,9 @@
 //!
 //! A read-only open of a file the sentry writes itself
 //! ([`crate::procfs`]: `/proc/meminfo` of a memory-limited sandbox,
-//! `/proc/uptime`) gets
-//! the sentry's file instead of the kernel's.
+//! `/proc/cpuinfo`, `/proc/loadavg`...), by an absolute path or one
+//! relative to a cwd or dirfd at `/proc`, gets the sentry's file instead
+//! of the kernel's.
 //!
 //! Run natively (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`), as before the sentry
 //! served opens: FIFOs, sockets and device nodes found on the gofer's tree
@@ -258,7 +259,7 @@ fn open_at(call: &mut Call, dirfd: i32, path: u64, how: How) -> Result<i64, Errn
     let mut opened = open_path(call, &files, dirfd, &path, &how);
     if matches!(opened, Ok(Opened::Native)) && may_be_synthetic(&path, &how) {
         if let Some(p) = native_path(call, &files, dirfd, &path) {
-            if let Some(fd) = crate::procfs::open_synthetic(call.kernel, &p) {
+            if let Some(fd) = crate::procfs::open_synthetic(call.kernel, call.pid, &p) {
                 opened = fd.map(Opened::Fd);
             }
         }
@@ -278,7 +279,7 @@ fn open_at(call: &mut Call, dirfd: i32, path: u64, how: How) -> Result<i64, Errn
 fn may_be_synthetic(path: &[u8], how: &How) -> bool {
     let read_only = how.flags & (libc::O_ACCMODE | libc::O_CREAT | libc::O_TRUNC) == libc::O_RDONLY;
     let last = path.rsplit(|&b| b == b'/').next().unwrap_or_default();
-    read_only && crate::procfs::NAMES.contains(&last)
+    read_only && crate::procfs::is_synthetic_name(last)
 }
 
 /// Walks `path` and opens what it names, or creates it; the walk gate is
