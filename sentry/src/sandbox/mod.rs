@@ -10,6 +10,7 @@ pub mod namespaces;
 mod paths;
 pub mod process;
 mod rootfs;
+mod sysfs;
 
 use anyhow::{bail, Context, Result};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};

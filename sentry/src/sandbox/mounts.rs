@@ -2,7 +2,6 @@
 //! at its destination inside the root file system.
 
 use anyhow::{bail, Context, Result};
-use nix::errno::Errno;
 use nix::mount::{mount, MsFlags};
 use oci_spec::runtime::Mount;
 use std::path::Path;
@@ -113,27 +112,12 @@ pub fn mount_one(root: &Root, m: &Mount) -> Result<()> {
     if is_bind {
         return mount_bind(root, m, &opts).with_context(ctx);
     }
-    let data = opts.data.join(",");
-    match mount_fs(root, dest, typ, opts.flags, &data) {
-        // sysfs of a network namespace we do not own: show the host's read-only.
-        Err(e) if typ == "sysfs" && e.downcast_ref::<Errno>() == Some(&Errno::EPERM) => {
-            let target = root.create(dest, Kind::Dir)?;
-            let t = proc_fd_path(&target);
-            mount(
-                Some("/sys"),
-                &t,
-                None::<&str>,
-                MsFlags::MS_BIND | MsFlags::MS_REC,
-                None::<&str>,
-            )?;
-            remount_bind(
-                &t,
-                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-            )
-        }
-        r => r,
+    if typ == "sysfs" {
+        super::sysfs::mount_synthetic(root, dest, opts.flags).with_context(ctx)?;
+        return apply_propagation(root, dest, opts.propagation);
     }
-    .with_context(ctx)?;
+    let data = opts.data.join(",");
+    mount_fs(root, dest, typ, opts.flags, &data).with_context(ctx)?;
     apply_propagation(root, dest, opts.propagation)
 }
 
