@@ -82,8 +82,9 @@ fn propagation(opt: &str) -> Option<MsFlags> {
     })
 }
 
-/// Mount one OCI mount inside `root`.
-pub fn mount_one(root: &Root, m: &Mount) -> Result<()> {
+/// Mount one OCI mount inside `root`; a sysfs is the synthetic `/sys`
+/// showing `cpus`.
+pub fn mount_one(root: &Root, m: &Mount, cpus: &[usize]) -> Result<()> {
     let dest = m.destination();
     if !dest.is_absolute() {
         bail!("mount destination {} is not absolute", dest.display());
@@ -113,7 +114,7 @@ pub fn mount_one(root: &Root, m: &Mount) -> Result<()> {
         return mount_bind(root, m, &opts).with_context(ctx);
     }
     if typ == "sysfs" {
-        super::sysfs::mount_synthetic(root, dest, opts.flags).with_context(ctx)?;
+        super::sysfs::mount_synthetic(root, dest, opts.flags, cpus).with_context(ctx)?;
         return apply_propagation(root, dest, opts.propagation);
     }
     let data = opts.data.join(",");

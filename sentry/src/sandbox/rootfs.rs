@@ -90,8 +90,9 @@ pub fn prepare(spec: &Spec, rootfs: &Path) -> Result<()> {
     )
     .with_context(|| format!("binding rootfs {}", rootfs.display()))?;
     let root = Root::open(rootfs)?;
+    let cpus = crate::cpus::of_spec(spec);
     for m in spec.mounts().as_deref().unwrap_or_default() {
-        mounts::mount_one(&root, m)?;
+        mounts::mount_one(&root, m, &cpus)?;
     }
     make_devices(&root, linux.devices().as_deref().unwrap_or_default())?;
     pivot(rootfs)

@@ -5,7 +5,7 @@
 //! read to size themselves:
 //!
 //! - `devices/system/cpu/{online,possible,present}`: the CPUs the sandbox
-//!   may use ([`crate::cpus`]), one `cpuN/` directory each, and the host's
+//!   may use ([`crate::cpus::of_spec`]), one `cpuN/` directory each, and the host's
 //!   `kernel_max`. glibc's `get_nprocs`/`get_nprocs_conf`
 //!   (`sysconf(_SC_NPROCESSORS_ONLN/CONF)`, Python's `os.cpu_count()`)
 //!   read `online` and `possible`; so the sandbox counts its cpuset, as
@@ -41,9 +41,10 @@ const NET_DIRS: [&str; 2] = ["class/net", "devices/virtual/net"];
 /// Where that sysfs is mounted while its directories are bound.
 const STAGING: &str = ".netns-sysfs";
 
-/// Mount the synthetic `/sys` at `dest` inside `root`; `flags` are the
-/// spec's mount flags (read-only is added).
-pub fn mount_synthetic(root: &Root, dest: &Path, flags: MsFlags) -> Result<()> {
+/// Mount the synthetic `/sys` at `dest` inside `root`, showing `cpus`
+/// ([`crate::cpus::of_spec`]); `flags` are the spec's mount flags
+/// (read-only is added).
+pub fn mount_synthetic(root: &Root, dest: &Path, flags: MsFlags, cpus: &[usize]) -> Result<()> {
     let secure = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     let flags = (flags & !MsFlags::MS_RDONLY) | secure;
     let target = root.create(dest, Kind::Dir)?;
@@ -58,7 +59,7 @@ pub fn mount_synthetic(root: &Root, dest: &Path, flags: MsFlags) -> Result<()> {
     // Re-open: the old descriptor names the directory under the mount.
     let top = root.lookup(dest)?.context("the new /sys vanished")?;
     let base = proc_fd_path(&top);
-    populate(&base, &crate::cpus::allowed())?;
+    populate(&base, cpus)?;
     network_devices(&base, flags)?;
     mount(
         None::<&str>,
