@@ -39,10 +39,8 @@ fn pid_ns(pid: &str) -> Option<(u64, u64)> {
 /// Walks the sentry's `/proc` (the host's pid namespace) for the
 /// processes sharing the caller's.
 fn count(caller: u32) -> Option<Counts> {
-    let caller = caller.to_string();
-    let ns = pid_ns(&caller)?;
+    let ns = pid_ns(&caller.to_string())?;
     let mut c = Counts::default();
-    let mut seen_caller = false;
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let name = entry.file_name();
         let Some(pid) = name
@@ -64,22 +62,12 @@ fn count(caller: u32) -> Option<Counts> {
                 c.running += 1;
             }
         }
-        seen_caller |= pid == caller;
-        c.last_pid = c.last_pid.max(last_pid_of(&pid));
-    }
-    if !seen_caller {
-        // A process may be missed when its entry is read as it forks or
-        // execs; the reader is in the sandbox whatever the walk saw.
-        c.total += 1;
-        c.last_pid = c.last_pid.max(last_pid_of(&caller));
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        if let Some(p) = ns_pid(&status) {
+            c.last_pid = c.last_pid.max(p);
+        }
     }
     Some(c)
-}
-
-/// The pid of host process `pid` in its own pid namespace (0 if gone).
-fn last_pid_of(pid: &str) -> u32 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    ns_pid(&status).unwrap_or(0)
 }
 
 /// The state field of a `stat` line (after the parenthesised name) is `R`.
