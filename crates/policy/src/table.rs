@@ -260,7 +260,7 @@ pub(crate) static TABLE: &[Entry] = &[
     denied(134, "uselib", ENOSYS), // a.out library loader, obsolete
     native(135, "personality"),    // the caller's own execution domain; OCI profiles narrow it
     native(136, "ustat"),
-    native(137, "statfs"),
+    supervised(137, "statfs", "statfs"),
     native(138, "fstatfs"),
     native(139, "sysfs"),
     native(140, "getpriority"),

@@ -18,6 +18,7 @@ mod path;
 mod readlink;
 mod rename;
 mod stat;
+mod statfs;
 mod sysinfo;
 mod syslog;
 mod truncate;
@@ -135,6 +136,7 @@ pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
         ("stat", "statx") => stat::statx,
         ("stat", "stat") => stat::stat,
         ("stat", "lstat") => stat::lstat,
+        ("statfs", "statfs") => statfs::statfs,
         ("readlink", "readlinkat") => readlink::readlinkat,
         ("readlink", "readlink") => readlink::readlink,
         ("access", "access") => access::access,
