@@ -79,3 +79,46 @@ t("as-user", lambda: os.statvfs("/etc/passwd").f_namemax)
     );
     assert!(busybox.contains("/proc 9fa0"), "{busybox}");
 }
+
+#[test]
+fn chdir_is_checked_like_the_kernel() {
+    let vol = volume_dir("moat-chdir-vol");
+    let v = format!("{}:/data", vol.display());
+    let out = same_as_runc(
+        &["-v", &v],
+        r#"
+os.symlink("loop2", "/tmp/loop1"); os.symlink("loop1", "/tmp/loop2")
+os.symlink("/usr/share", "/tmp/share")
+os.makedirs("/tmp/d/e"); os.mkdir("/tmp/closed", 0o700); os.mkdir("/tmp/noexec", 0o766)
+def cd(p):
+    os.chdir(p)
+    return os.getcwd()
+t("abs", lambda: cd("/etc"))
+t("rel-file", lambda: open("passwd").readline()[:5])
+t("dotdot", lambda: cd("../tmp/d/e/.."))
+t("rel", lambda: cd("e"))
+t("above-root", lambda: cd("/../../.."))
+t("symlink", lambda: cd("/tmp/share"))
+t("volume", lambda: cd("/data"))
+t("vol-file", lambda: open("file").read())
+t("proc", lambda: cd("/proc/self"))
+t("missing", lambda: cd("/nope"))
+t("notdir", lambda: cd("/etc/passwd"))
+t("trailing", lambda: cd("/etc/passwd/"))
+t("loop", lambda: cd("/tmp/loop1"))
+t("empty", lambda: cd(""))
+t("fchdir", lambda: (os.fchdir(os.open("/usr", os.O_RDONLY)), os.getcwd())[1])
+os.setgid(1000); os.setuid(1000)
+t("user-closed", lambda: cd("/tmp/closed"))
+t("user-no-x", lambda: cd("/tmp/noexec"))
+t("user-below-closed", lambda: cd("/tmp/closed/x"))
+t("user-root", lambda: cd("/root"))
+t("user-ok", lambda: cd("/tmp/d"))
+"#,
+    );
+    assert!(out.contains("user-closed EACCES"), "{out}");
+    assert!(out.contains("user-no-x EACCES"), "{out}");
+    assert!(out.contains("vol-file volume"), "{out}");
+    let user = same_as_runc(&["--user", "1000"], "t('root', lambda: os.chdir('/root'))");
+    assert!(user.contains("root EACCES"), "{user}");
+}

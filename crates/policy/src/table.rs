@@ -203,7 +203,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(77, "ftruncate"),
     native(78, "getdents"),
     native(79, "getcwd"),
-    native(80, "chdir"),
+    supervised(80, "chdir", "chdir"),
     native(81, "fchdir"),
     supervised(82, "rename", "rename"),
     supervised(83, "mkdir", "mkdir"),

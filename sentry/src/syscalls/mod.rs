@@ -5,6 +5,7 @@
 //! pending before it changes sandbox state.
 
 mod access;
+mod chdir;
 mod chmod;
 mod chown;
 mod exec;
@@ -136,6 +137,7 @@ pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
         ("stat", "statx") => stat::statx,
         ("stat", "stat") => stat::stat,
         ("stat", "lstat") => stat::lstat,
+        ("chdir", "chdir") => chdir::chdir,
         ("statfs", "statfs") => statfs::statfs,
         ("readlink", "readlinkat") => readlink::readlinkat,
         ("readlink", "readlink") => readlink::readlink,
