@@ -1,8 +1,13 @@
-//! The last path calls the sentry checks or serves: `statfs`, `chdir`.
-//! What the workload sees (values, errno) must be runc's.
+//! The last path calls the sentry checks or serves: `statfs`, `chdir`,
+//! `inotify_add_watch` and `bind`/`connect` of path Unix sockets. What
+//! the workload sees (values, errno, the socket file's owner and mode,
+//! inotify events) must be runc's.
 
 use moat_tests::*;
 use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 /// Python helpers shared by the scripts: `t(label, fn)` prints the result
 /// or the errno name.
@@ -15,6 +20,37 @@ def t(label, f):
     except OSError as e:
         print(label, errno.errorcode.get(e.errno, e.errno))
 "#;
+
+/// `tests/tests/paths/probe.c` built static (once): inotify and raw
+/// bind/connect steps, which the image's python (no ctypes) cannot make.
+fn probe() -> &'static str {
+    static BUILT: OnceLock<String> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let src = repo().join("tests/tests/paths/probe.c");
+        let dir = std::env::temp_dir().join(unique("moat-paths-probe"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bin = dir.join("probe");
+        let out = run(
+            Command::new("gcc")
+                .args(["-static", "-O2", "-o"])
+                .arg(&bin)
+                .arg(&src),
+            Duration::from_secs(120),
+        );
+        assert!(out.status.success(), "gcc: {}", text(&out.stderr));
+        bin.to_string_lossy().to_string()
+    })
+}
+
+/// Runs the shell `script` in busybox with `/probe` ([`probe`]) under
+/// moat and under runc.
+fn same_as_runc_sh(opts: &[&str], script: &str) -> String {
+    let vol = format!("{}:/probe:ro", probe());
+    let mut args = vec!["-v", vol.as_str()];
+    args.extend_from_slice(opts);
+    args.extend_from_slice(&["busybox", "sh", "-c", script]);
+    same_as_runc_in(&[], &args)
+}
 
 /// Runs `script` (after [`PRELUDE`]) in python3 under moat and under
 /// runc with the same options; stdout and stderr must be equal.
@@ -121,4 +157,29 @@ t("user-ok", lambda: cd("/tmp/d"))
     assert!(out.contains("vol-file volume"), "{out}");
     let user = same_as_runc(&["--user", "1000"], "t('root', lambda: os.chdir('/root'))");
     assert!(user.contains("root EACCES"), "{user}");
+}
+
+#[test]
+fn inotify_watches_report_events_like_runc() {
+    let vol = volume_dir("moat-inotify-vol");
+    let v = format!("{}:/data", vol.display());
+    // Masks: IN_MODIFY 0x2, IN_ATTRIB 0x4, IN_CREATE 0x100, IN_ONLYDIR
+    // 0x1000000, IN_DONT_FOLLOW 0x2000000, IN_MASK_CREATE 0x10000000.
+    let out = same_as_runc_sh(
+        &["-v", &v],
+        "touch /tmp/f /tmp/secret; mkdir /tmp/d /tmp/closed; touch /tmp/closed/f
+         chmod 600 /tmp/secret; chmod 700 /tmp/closed
+         ln -s /tmp/f /tmp/l; ln -s nowhere /tmp/dangling
+         cd /tmp && /probe init watch /tmp/f 0x6 watch f 0x2 watch /data/file 0x2 \
+           watch /tmp/d 0x1000100 watch /tmp/l 0x2 watch /tmp/dangling 0x2000004 \
+           watch /tmp/dangling 0x4 watch /tmp/f 0x1000002 watch /tmp/f 0x10000002 \
+           watch /tmp/f 0x30000002 watch /tmp/f 0 watch /nope 0x2 watch /tmp/f/x 0x2 \
+           watchfd 99 /tmp/f 0x2 watchfd 0 /tmp/f 0x2 watch /proc/self 0x4 \
+           append /tmp/f append /data/file touch /tmp/d/new events rm 1 rm 1 \
+           ids 1000 watch /tmp/secret 0x2 watch /tmp/closed/f 0x2 watch /etc/passwd 0x2",
+    );
+    assert!(out.contains("event 3 0x100 new"), "{out}");
+    assert!(out.contains("event 2 0x2 -"), "{out}");
+    assert!(out.contains("watch /tmp/secret 0x2 EACCES"), "{out}");
+    assert!(out.contains("watch /tmp/f 0x1000002 ENOTDIR"), "{out}");
 }

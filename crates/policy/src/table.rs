@@ -377,7 +377,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(251, "ioprio_set"),
     native(252, "ioprio_get"),
     native(253, "inotify_init"),
-    native(254, "inotify_add_watch"),
+    supervised(254, "inotify_add_watch", "inotify"),
     native(255, "inotify_rm_watch"),
     native(256, "migrate_pages"),
     supervised(257, "openat", "open"),

@@ -5,11 +5,13 @@
 //! pending before it changes sandbox state.
 
 mod access;
+mod caller_fd;
 mod chdir;
 mod chmod;
 mod chown;
 mod exec;
 mod hostname;
+mod inotify;
 mod link;
 mod mkdir;
 mod mknod;
@@ -138,6 +140,7 @@ pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
         ("stat", "stat") => stat::stat,
         ("stat", "lstat") => stat::lstat,
         ("chdir", "chdir") => chdir::chdir,
+        ("inotify", "inotify_add_watch") => inotify::inotify_add_watch,
         ("statfs", "statfs") => statfs::statfs,
         ("readlink", "readlinkat") => readlink::readlinkat,
         ("readlink", "readlink") => readlink::readlink,
