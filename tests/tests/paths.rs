@@ -183,3 +183,79 @@ fn inotify_watches_report_events_like_runc() {
     assert!(out.contains("watch /tmp/secret 0x2 EACCES"), "{out}");
     assert!(out.contains("watch /tmp/f 0x1000002 ENOTDIR"), "{out}");
 }
+
+#[test]
+fn path_unix_sockets_bind_and_connect_like_runc() {
+    let vol = volume_dir("moat-unix-vol");
+    let v = format!("{}:/data", vol.display());
+    let script = r#"
+import sys
+os.umask(0o027 if os.getuid() == 0 else 0o002)
+def serve(path, kind=socket.SOCK_STREAM):
+    srv = socket.socket(socket.AF_UNIX, kind)
+    srv.bind(path)
+    if kind == socket.SOCK_STREAM:
+        srv.listen(1)
+    st = os.lstat(path)
+    print(path, stat.filemode(st.st_mode), st.st_uid, st.st_gid, srv.getsockname())
+    return srv
+def talk(path):
+    srv = serve(path)
+    cl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    cl.connect(path)
+    conn, _ = srv.accept()
+    cl.sendall(b"hello " + path.encode())
+    print("got", conn.recv(100), cl.getpeername())
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    print("peer uid gid", struct.unpack("3i", creds)[1:])
+    for s in (conn, cl, srv): s.close()
+talk("/tmp/s1")
+talk("/data/s1")
+os.chdir("/data"); talk("rel")
+os.unlink("/data/s1"); os.unlink("/data/rel")
+d = serve("/tmp/dg", socket.SOCK_DGRAM)
+u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); u.connect("/tmp/dg"); u.send(b"dgram")
+print("dgram", d.recv(10))
+u.sendto(b"to", "/tmp/dg"); print("sendto", d.recv(10))
+def bind(p, kind=socket.SOCK_STREAM):
+    return socket.socket(socket.AF_UNIX, kind).bind(p)
+def connect(p, kind=socket.SOCK_STREAM):
+    return socket.socket(socket.AF_UNIX, kind).connect(p)
+open("/tmp/plain", "w").close(); os.symlink("/tmp/s1", "/tmp/to-s1")
+t("bind-exists", lambda: bind("/tmp/s1"))
+t("bind-file", lambda: bind("/tmp/plain"))
+t("bind-symlink", lambda: bind("/tmp/to-s1"))
+t("bind-missing-dir", lambda: bind("/nope/s"))
+t("bind-notdir", lambda: bind("/tmp/plain/s"))
+t("bind-trailing", lambda: bind("/tmp/new/"))
+t("connect-file", lambda: connect("/tmp/plain"))
+t("connect-dir", lambda: connect("/tmp"))
+t("connect-missing", lambda: connect("/tmp/none"))
+t("connect-stale", lambda: connect("/tmp/s1"))
+t("connect-wrong-type", lambda: connect("/tmp/dg"))
+t("connect-through-link", lambda: connect("/tmp/to-s1"))
+t("abstract", lambda: bind("\0moat-abstract"))
+t("autobind", lambda: socket.socket(socket.AF_UNIX).bind(""))
+t("inet-loopback", lambda: socket.create_server(("127.0.0.1", 0)).close())
+t("bind-ro", lambda: bind("/ro/s"))
+t("connect-ro-file", lambda: connect("/ro/file"))
+if os.getuid() == 0:
+    os.mkdir("/tmp/closed", 0o755)
+    srv = serve("/tmp/closed/s"); os.chmod("/tmp/closed/s", 0o755)
+    os.setgid(1000); os.setuid(1000)
+t("user-bind-etc", lambda: bind("/etc/s"))
+t("user-connect-no-write", lambda: connect("/tmp/closed/s"))
+"#;
+    let ro = format!("{}:/ro:ro", vol.display());
+    let root = same_as_runc(&["-v", &v, "-v", &ro], script);
+    assert!(root.contains("/tmp/s1 srwxr-x--- 0 0 /tmp/s1"), "{root}");
+    assert!(root.contains("bind-exists EADDRINUSE"), "{root}");
+    assert!(root.contains("connect-file ECONNREFUSED"), "{root}");
+    assert!(root.contains("user-bind-etc EACCES"), "{root}");
+    assert!(root.contains("user-connect-no-write EACCES"), "{root}");
+    let user = same_as_runc(&["-v", &v, "-v", &ro, "--user", "1000"], script);
+    assert!(
+        user.contains("/data/s1 srwxrwxr-x 1000 0 /data/s1"),
+        "{user}"
+    );
+}

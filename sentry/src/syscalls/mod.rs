@@ -26,6 +26,7 @@ mod sysinfo;
 mod syslog;
 mod truncate;
 mod uname;
+mod unix;
 mod unlink;
 mod utimes;
 mod xattr;
@@ -141,6 +142,8 @@ pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
         ("stat", "lstat") => stat::lstat,
         ("chdir", "chdir") => chdir::chdir,
         ("inotify", "inotify_add_watch") => inotify::inotify_add_watch,
+        ("unix", "bind") => unix::bind,
+        ("unix", "connect") => unix::connect,
         ("statfs", "statfs") => statfs::statfs,
         ("readlink", "readlinkat") => readlink::readlinkat,
         ("readlink", "readlink") => readlink::readlink,
