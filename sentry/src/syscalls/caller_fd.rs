@@ -6,9 +6,8 @@
 //! The pidfd is opened on the calling thread (`PIDFD_THREAD`) and the
 //! notification checked still pending afterwards, so the pidfd names the
 //! caller and not a thread that reused its id. `pidfd_getfd` needs
-//! ptrace access to the caller, which the sentry (its parent, outside
-//! its user namespace) has; the workload's own `pidfd_getfd` stays
-//! denied by the policy table.
+//! ptrace access to the caller, which the sentry's CAP_SYS_PTRACE gives
+//! it; the workload's own `pidfd_getfd` stays denied by the policy table.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
