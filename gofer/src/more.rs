@@ -55,6 +55,7 @@ pub fn statfs(nodes: &Nodes, node: Handle) -> Result<Response, Errno> {
         namelen: s.f_namelen as u64,
         frsize: s.f_frsize as u64,
         flags: s.f_flags as u64,
+        fsid: u64::from(s.f_fsid[0] as u32) | u64::from(s.f_fsid[1] as u32) << 32,
     })
     .into())
 }

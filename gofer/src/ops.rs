@@ -70,6 +70,15 @@ impl Handler for Gofer {
             WalkStat { dir, name } => self.walk_stat(dir, &name).map(Into::into),
             WalkPath { dir, names } => Ok(self.walk_path(dir, &names).into()),
             Stat { node } => Ok(Reply::Stat(to_stat(&stat_fd(self.nodes.get(node)?.fd())?)).into()),
+            Open { node, flags } if flags == libc::O_PATH as u32 => {
+                // The node's own descriptor (inotify watches through it).
+                let fd = (self.nodes.get(node)?.fd().try_clone_to_owned())
+                    .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+                Ok(Response {
+                    reply: Reply::Opened,
+                    fd: Some(fd),
+                })
+            }
             Open { node, flags } => {
                 let fd = self.nodes.reopen(node, reopen_flags(flags)?)?;
                 Ok(Response {

@@ -72,8 +72,12 @@ pub use transport::{peer_closed, recv, send, Received};
 pub use types::{Dirent, Handle, NodeKind, SetAttr, SetTime, SockType, Stat, Statfs, Time};
 pub use wire::{Name, MAX_MESSAGE, MAX_NAME, MAX_TARGET};
 
-/// The protocol version this crate speaks.
-pub const VERSION: u32 = 1;
+/// The protocol version this crate speaks. History:
+/// 1. the first message set;
+/// 2. the `Statfs` reply carries `fsid` (`statfs(2)` on paths is answered
+///    from it); `Open` with `O_PATH` hands out the node's own descriptor
+///    (`inotify_add_watch` watches through it).
+pub const VERSION: u32 = 2;
 
 /// Why a message does not decode (or encode).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

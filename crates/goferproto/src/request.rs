@@ -38,7 +38,9 @@ pub enum Request {
     /// Open the node (never through a symlink) with `O_*` flags
     /// (access mode, `O_TRUNC`, `O_APPEND`, `O_NONBLOCK`, `O_DIRECTORY`,
     /// `O_NOATIME`, `O_SYNC`, `O_DSYNC`, `O_DIRECT`, `O_NOFOLLOW`; access
-    /// mode 3 too). Reply: `Opened` + fd.
+    /// mode 3 too), or with exactly `O_PATH`: a copy of the gofer's own
+    /// `O_PATH` descriptor of the node, whatever its type (version 2).
+    /// Reply: `Opened` + fd.
     Open { node: Handle, flags: u32 },
     /// Create and open a regular file (`O_CREAT|O_EXCL`). Reply: `Node` + fd.
     Create {

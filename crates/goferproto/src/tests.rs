@@ -172,6 +172,7 @@ fn all_replies() -> Vec<Reply> {
         namelen: 255,
         frsize: 4096,
         flags: 1,
+        fsid: 0x1234_5678_9abc,
     };
     let d = |n: &str, off| Dirent {
         ino: 42,

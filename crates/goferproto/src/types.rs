@@ -106,10 +106,12 @@ pub struct Statfs {
     pub namelen: u64,
     pub frsize: u64,
     pub flags: u64,
+    /// `f_fsid`, its two ints as the kernel lays them out (little endian).
+    pub fsid: u64,
 }
 
 impl Statfs {
-    fn fields(&self) -> [u64; 10] {
+    fn fields(&self) -> [u64; 11] {
         [
             self.fs_type,
             self.bsize,
@@ -121,6 +123,7 @@ impl Statfs {
             self.namelen,
             self.frsize,
             self.flags,
+            self.fsid,
         ]
     }
 
@@ -131,11 +134,11 @@ impl Statfs {
     }
 
     pub(crate) fn get(r: &mut Reader) -> Result<Statfs, ProtoError> {
-        let mut f = [0u64; 10];
+        let mut f = [0u64; 11];
         for v in &mut f {
             *v = r.u64()?;
         }
-        let [fs_type, bsize, blocks, bfree, bavail, files, ffree, namelen, frsize, flags] = f;
+        let [fs_type, bsize, blocks, bfree, bavail, files, ffree, namelen, frsize, flags, fsid] = f;
         Ok(Statfs {
             fs_type,
             bsize,
@@ -147,6 +150,7 @@ impl Statfs {
             namelen,
             frsize,
             flags,
+            fsid,
         })
     }
 }

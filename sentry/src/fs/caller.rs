@@ -105,7 +105,7 @@ fn creds(uid: u32, gid: u32, groups: &[u32], caps: u64) -> Creds {
 
 /// The text of the magic link at `path` (readlinkat: the sentry's
 /// allowlist has no readlink).
-fn read_link(path: &str) -> Option<Vec<u8>> {
+pub fn read_link(path: &str) -> Option<Vec<u8>> {
     let c = CString::new(path).ok()?;
     let mut buf = vec![0u8; libc::PATH_MAX as usize];
     // SAFETY: readlinkat writes at most buf.len() bytes into buf.

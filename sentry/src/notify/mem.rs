@@ -62,7 +62,7 @@ impl ProcMem {
     }
 }
 
-fn pidfd_open_thread(pid: u32) -> Option<OwnedFd> {
+pub fn pidfd_open_thread(pid: u32) -> Option<OwnedFd> {
     // SAFETY: pidfd_open takes two integers and returns a new descriptor.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, PIDFD_THREAD) };
     // SAFETY: a non-negative result is a new descriptor nobody else owns.

@@ -18,7 +18,9 @@
 //! stall every file call of the container; regular files never are, but
 //! for `O_TMPFILE`), truncating (`TRUNCATE`, which Landlock checks on
 //! `ftruncate` of a file opened natively: an `O_TMPFILE` file) and making
-//! sockets (`MAKE_SOCK`: `bind(2)` of a path Unix socket is native).
+//! sockets (`MAKE_SOCK`: `bind(2)` of a path Unix socket is checked by
+//! the sentry, then made by the caller's kernel, which alone records the
+//! address as the caller wrote it: see `syscalls/unix.rs`).
 //! `linkat(AT_EMPTY_PATH)`, native too, is refused (`EACCES`), so an
 //! `O_TMPFILE` file cannot be given a name.
 //!

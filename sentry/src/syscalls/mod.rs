@@ -5,10 +5,13 @@
 //! pending before it changes sandbox state.
 
 mod access;
+mod caller_fd;
+mod chdir;
 mod chmod;
 mod chown;
 mod exec;
 mod hostname;
+mod inotify;
 mod link;
 mod mkdir;
 mod mknod;
@@ -18,10 +21,12 @@ mod path;
 mod readlink;
 mod rename;
 mod stat;
+mod statfs;
 mod sysinfo;
 mod syslog;
 mod truncate;
 mod uname;
+mod unix;
 mod unlink;
 mod utimes;
 mod xattr;
@@ -135,6 +140,11 @@ pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
         ("stat", "statx") => stat::statx,
         ("stat", "stat") => stat::stat,
         ("stat", "lstat") => stat::lstat,
+        ("chdir", "chdir") => chdir::chdir,
+        ("inotify", "inotify_add_watch") => inotify::inotify_add_watch,
+        ("unix", "bind") => unix::bind,
+        ("unix", "connect") => unix::connect,
+        ("statfs", "statfs") => statfs::statfs,
         ("readlink", "readlinkat") => readlink::readlinkat,
         ("readlink", "readlink") => readlink::readlink,
         ("access", "access") => access::access,
