@@ -60,8 +60,24 @@ pub struct ExecStageArgs {
     pub preserve_fds: u32,
 }
 
+/// `moat-sentry member-stage`: build another container of the pod (its
+/// init and gofer) as the pod sentry's children (internal; see `member_stage`).
+#[derive(Debug, Clone)]
+pub struct MemberStageArgs {
+    pub id: String,
+    pub bundle: PathBuf,
+    /// The pod's init (the sandbox container's): namespace paths that name
+    /// the sentry name its namespaces.
+    pub pod_init: i32,
+    pub chan_fd: RawFd,
+    pub console_fd: Option<RawFd>,
+    pub preserve_fds: u32,
+    pub cgroup: Option<String>,
+}
+
 pub enum Mode {
     Create(CreateArgs),
+    MemberStage(MemberStageArgs),
     ExecStage(ExecStageArgs),
     /// `moat-sentry spawner --chan-fd N` (internal; see `spawner`).
     Spawner {
@@ -114,6 +130,15 @@ pub fn parse(argv: &[String]) -> Result<(Mode, LogArgs)> {
             chan_fd: num("chan-fd")? as RawFd,
             console_fd: opt_fd("console-fd")?,
             preserve_fds: num("preserve-fds")? as u32,
+        }),
+        "member-stage" => Mode::MemberStage(MemberStageArgs {
+            id: get("id")?.to_string(),
+            bundle: get("bundle")?.into(),
+            pod_init: num("pod-init")? as i32,
+            chan_fd: num("chan-fd")? as RawFd,
+            console_fd: opt_fd("console-fd")?,
+            preserve_fds: num("preserve-fds")? as u32,
+            cgroup: kv.get("cgroup").map(|s| s.to_string()),
         }),
         "spawner" => Mode::Spawner {
             chan_fd: num("chan-fd")? as RawFd,

@@ -1,4 +1,5 @@
-//! The control socket: `start` and `exec` requests from the front ends.
+//! The control socket: `start` and `exec` requests from the front ends,
+//! and those that build, start and wait for the pod's other containers.
 
 use anyhow::{anyhow, bail, Context, Result};
 use nix::sys::signal::{kill, Signal};
@@ -75,11 +76,18 @@ fn serve(conn: OwnedFd, s: &Sentry) {
                 process,
                 console,
                 preserve_fds,
+                container,
             },
             fds,
         ))) => {
             let conn = Arc::new(conn);
-            return match exec(s, &conn, &process, console, preserve_fds, fds) {
+            let ask = Exec {
+                process: &process,
+                console,
+                preserve_fds,
+                container: container.as_deref(),
+            };
+            return match exec(s, &conn, &ask, fds) {
                 Ok(()) => {}
                 Err(e) => {
                     let _ = control::send(
@@ -92,6 +100,48 @@ fn serve(conn: OwnedFd, s: &Sentry) {
                 }
             };
         }
+        Ok(Some((
+            Request::AddContainer {
+                id,
+                bundle,
+                spec,
+                cgroup,
+                console,
+                preserve_fds,
+            },
+            fds,
+        ))) => {
+            let add = crate::pod::Add {
+                id: &id,
+                bundle: &bundle,
+                spec: &spec,
+                cgroup: cgroup.as_deref(),
+                console,
+                preserve_fds,
+            };
+            let want = 3 + usize::from(console) + preserve_fds as usize;
+            if fds.len() != want {
+                Err(anyhow!("{} descriptors, expected {want}", fds.len()))
+            } else {
+                crate::pod::add(s, &add, &fds).map(|init_pid| Reply::Created { init_pid })
+            }
+        }
+        Ok(Some((Request::StartContainer { id }, _))) => {
+            crate::pod::start(s, &id).map(|()| Reply::Ok)
+        }
+        Ok(Some((Request::WaitContainer { id }, _))) => match crate::pod::wait(s, &id, conn) {
+            Ok(()) => return,
+            Err(e) => {
+                let _ = control::send(
+                    fd,
+                    &Reply::Error {
+                        message: format!("{e:#}"),
+                    },
+                    &[],
+                );
+                return;
+            }
+        },
         Ok(None) => return,
         Err(e) => Err(anyhow!(e)),
     };
@@ -117,25 +167,39 @@ fn start(s: &Sentry) -> Result<()> {
     Ok(())
 }
 
-/// Start an exec'd process through an exec stage and wait for its end.
-fn exec(
-    s: &Sentry,
-    conn: &Arc<OwnedFd>,
-    process: &oci_spec::runtime::Process,
+/// What an `Exec` request asks for.
+struct Exec<'a> {
+    process: &'a oci_spec::runtime::Process,
     console: bool,
     preserve_fds: u32,
-    fds: Vec<OwnedFd>,
-) -> Result<()> {
-    let want = 3 + usize::from(console) + preserve_fds as usize;
+    container: Option<&'a str>,
+}
+
+/// Start an exec'd process through an exec stage and wait for its end.
+fn exec(s: &Sentry, conn: &Arc<OwnedFd>, ask: &Exec, fds: Vec<OwnedFd>) -> Result<()> {
+    let want = 3 + usize::from(ask.console) + ask.preserve_fds as usize;
     if fds.len() != want {
         bail!(
             "exec request carried {} descriptors, expected {want}",
             fds.len()
         );
     }
-    let (pid, listener) = run_stage(s, process, console, preserve_fds, &fds)?;
+    let (bundle, init, kernel) = match ask.container {
+        Some(id) => crate::pod::target(s, id)?,
+        None => (s.bundle.clone(), s.init, s.kernel.clone()),
+    };
+    let args = vec![
+        "exec-stage".into(),
+        "--bundle".into(),
+        bundle.to_string_lossy().into_owned(),
+        "--init-pid".into(),
+        init.as_raw().to_string(),
+    ];
+    let chan = spawn_stage(s, args, ask.console, ask.preserve_fds, &fds)?;
     drop(fds);
-    notify::spawn(listener, s.kernel.clone(), s.dispatch.clone())?;
+    control::send(chan.as_raw_fd(), ask.process, &[])?;
+    let (pid, listener) = collect_stage(&chan)?;
+    notify::spawn(listener, kernel, s.dispatch.clone())?;
     {
         let mut execs = s
             .execs
@@ -161,15 +225,16 @@ fn exec(
     Ok(())
 }
 
-/// Start a `moat-sentry exec-stage` through the spawner, give it the
-/// process, collect the exec'd process's pid and seccomp listener.
-fn run_stage(
+/// Start a helper stage (`moat-sentry <args>`: an exec stage or a member
+/// stage) through the spawner with the request's descriptors; returns the
+/// sentry's end of its channel.
+pub fn spawn_stage(
     s: &Sentry,
-    process: &oci_spec::runtime::Process,
+    mut args: Vec<String>,
     console: bool,
     preserve_fds: u32,
     fds: &[OwnedFd],
-) -> Result<(i32, OwnedFd)> {
+) -> Result<OwnedFd> {
     let (ours, theirs) = nix::sys::socket::socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -191,17 +256,12 @@ fn run_stage(
             .map(|(i, f)| (f.as_raw_fd(), 3 + i as RawFd)),
     );
     moves.push((theirs.as_raw_fd(), chan_fd));
-    let mut args: Vec<String> = vec![
-        "exec-stage".into(),
-        "--bundle".into(),
-        s.bundle.to_string_lossy().into_owned(),
-        "--init-pid".into(),
-        s.init.as_raw().to_string(),
+    args.extend([
         "--chan-fd".into(),
         chan_fd.to_string(),
         "--preserve-fds".into(),
         preserve_fds.to_string(),
-    ];
+    ]);
     if console {
         moves.push((fds[3].as_raw_fd(), chan_fd + 1));
         args.extend(["--console-fd".into(), (chan_fd + 1).to_string()]);
@@ -217,12 +277,11 @@ fn run_stage(
         let pid = s
             .spawner
             .spawn(args, &moves)
-            .context("starting the exec stage")?;
+            .context("starting the stage")?;
         execs.helpers.insert(pid);
     }
     drop(theirs);
-    control::send(ours.as_raw_fd(), process, &[])?;
-    collect_stage(&ours)
+    Ok(ours)
 }
 
 fn collect_stage(chan: &OwnedFd) -> Result<(i32, OwnedFd)> {
@@ -232,6 +291,7 @@ fn collect_stage(chan: &OwnedFd) -> Result<(i32, OwnedFd)> {
             Some((Report::Pid { pid: p }, _)) => pid = Some(p),
             Some((Report::Ready, fds)) => listener = fds.into_iter().next(),
             Some((Report::Error { message }, _)) => bail!("{message}"),
+            Some((Report::Member { .. }, _)) => bail!("unexpected report from the exec stage"),
             None => bail!("the exec stage died"),
         }
     }

@@ -1,5 +1,12 @@
 //! The sandbox's virtual kernel: the state that emulated system calls read
 //! and change instead of the host's (identity, the kernel log, memory size).
+//!
+//! One `Kernel` per container, bound to the notify listeners of its
+//! processes. The containers of a pod share one UTS namespace and one
+//! boot: their kernels share the host and domain names (`sethostname` in
+//! one is seen by all, as the kernel's UTS namespace does), the boot
+//! instant and the boot log; the memory limit, memory cgroup and files are
+//! the container's own (see [`Kernel::member`] and `pod`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -10,8 +17,8 @@ pub const RELEASE: &str = "6.1.0-moat";
 pub const VERSION: &str = concat!("#1 SMP PREEMPT moat ", env!("CARGO_PKG_VERSION"));
 
 pub struct Kernel {
-    pub hostname: Mutex<String>,
-    pub domainname: Mutex<String>,
+    pub hostname: Arc<Mutex<String>>,
+    pub domainname: Arc<Mutex<String>>,
     /// When the sandbox booted, for uptime.
     pub boot: Instant,
     /// The container's memory limit in bytes, if it has one.
@@ -33,8 +40,8 @@ pub struct Kernel {
 impl Kernel {
     pub fn new(hostname: &str, domainname: &str, mem_limit: Option<u64>, strace: bool) -> Kernel {
         Kernel {
-            hostname: Mutex::new(hostname.to_string()),
-            domainname: Mutex::new(domainname.to_string()),
+            hostname: Arc::new(Mutex::new(hostname.to_string())),
+            domainname: Arc::new(Mutex::new(domainname.to_string())),
             boot: Instant::now(),
             mem_limit,
             log: boot_log(mem_limit).into_bytes(),
@@ -42,6 +49,26 @@ impl Kernel {
             files: None,
             cpus: crate::cpus::allowed(),
             memcg: None,
+        }
+    }
+
+    /// The kernel another container of the pod sees: the same names, boot
+    /// and log; its own memory and files.
+    pub fn member(
+        &self,
+        mem_limit: Option<u64>,
+        memcg: Option<crate::memcg::MemCgroup>,
+        files: Option<Arc<crate::fs::Files>>,
+    ) -> Kernel {
+        Kernel {
+            hostname: self.hostname.clone(),
+            domainname: self.domainname.clone(),
+            boot: self.boot,
+            mem_limit,
+            log: self.log.clone(),
+            strace: self.strace,
+            memcg,
+            files,
         }
     }
 

@@ -12,8 +12,10 @@ mod filters;
 mod fork;
 mod fs;
 mod kernel;
+mod member_stage;
 mod memcg;
 mod notify;
+mod pod;
 mod procfs;
 mod sandbox;
 mod spawner;
@@ -36,6 +38,7 @@ fn main() {
     let code = match mode {
         args::Mode::Create(a) => supervisor::run(a, log),
         args::Mode::ExecStage(a) => exec_stage::run(a),
+        args::Mode::MemberStage(a) => member_stage::run(a),
         args::Mode::Spawner { chan_fd } => spawner::run(chan_fd),
     };
     std::process::exit(code);

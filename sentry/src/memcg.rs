@@ -37,8 +37,14 @@ impl MemCgroup {
             OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )?;
+        Ok(MemCgroup::from_fd(fd, dir))
+    }
+
+    /// The cgroup whose directory `dir` (at that path) another process
+    /// opened for the sentry.
+    pub fn from_fd(fd: OwnedFd, dir: &Path) -> MemCgroup {
         let v2 = !dir.starts_with("/sys/fs/cgroup/memory");
-        Ok(MemCgroup { dir: fd, v2 })
+        MemCgroup { dir: fd, v2 }
     }
 
     fn file(&self, name: &str) -> Option<String> {

@@ -39,6 +39,8 @@ pub struct Sentry {
     pub spawner: Spawner,
     /// The container's gofer, if it started.
     pub gofer: Option<Pid>,
+    /// The pod's other containers (CRI), each with its own init and gofer.
+    pub members: Mutex<crate::pod::Members>,
 }
 
 /// Exec'd processes and the front ends waiting for them.
@@ -53,12 +55,13 @@ pub struct Execs {
 }
 
 impl Sentry {
-    /// A child other than the init ended.
-    fn child_exited(&self, pid: i32, code: i32) {
+    /// A child other than the init ended. (The exec table's lock is
+    /// taken before the members': `pod::register` does the same.)
+    pub fn child_exited(&self, pid: i32, code: i32) {
         let Ok(mut execs) = self.execs.lock() else {
             return;
         };
-        if execs.helpers.remove(&pid) {
+        if execs.helpers.remove(&pid) || crate::pod::init_exited(self, Pid::from_raw(pid), code) {
             return;
         }
         match execs.waiting.remove(&pid) {
@@ -104,14 +107,7 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     hooks::check_supported(spec)?;
     let filters = Filters::compile(spec)?;
     let dispatch = Arc::new(Dispatch::from_policy()?);
-    let mem_limit = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.resources().as_ref())
-        .and_then(|r| r.memory().as_ref())
-        .and_then(|m| m.limit())
-        .filter(|l| *l > 0)
-        .map(|l| l as u64);
+    let mem_limit = crate::pod::mem_limit(spec);
     let mut kernel = Kernel::new(
         spec.hostname().as_deref().unwrap_or("localhost"),
         spec.domainname().as_deref().unwrap_or(""),
@@ -142,6 +138,7 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         filters: &filters,
         console,
         preserve_fds: args.preserve_fds,
+        parent: None,
     })?;
     let reaper = KillOnError(Some(init));
     // Only now, so that the init never holds it: a descriptor of a host
@@ -205,6 +202,7 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         execs: Mutex::new(execs),
         spawner,
         gofer,
+        members: Mutex::new(Default::default()),
     });
     crate::control::serve_on(control_sock, sentry.clone())?;
     std::mem::forget(reaper);
@@ -279,7 +277,8 @@ impl Drop for KillOnError {
     }
 }
 
-/// Reap children until the init exits; its status becomes ours.
+/// Reap children until the init exits; its status becomes ours. The
+/// pod's other containers end with it.
 fn supervise(s: &Sentry) -> i32 {
     let code = loop {
         match waitpid(Pid::from_raw(-1), None) {
@@ -303,6 +302,7 @@ fn supervise(s: &Sentry) -> i32 {
     };
     tracing::debug!("init exited with {code}");
     drop(s.starting.lock());
+    crate::pod::end_all(s);
     finish_execs(s);
     // The gofer holds the container's mount namespace: end it before the
     // front ends learn the container exited (and unmount its rootfs).

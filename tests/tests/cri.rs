@@ -6,7 +6,8 @@
 //! handler needs containerd-shim-moat-v1 installed next to `moat`.
 
 use k8s_cri::v1::{
-    Capability, ContainerConfig, Int64Value, LinuxContainerSecurityContext, SecurityProfile,
+    Capability, ContainerConfig, Int64Value, LinuxContainerSecurityContext, NamespaceMode,
+    NamespaceOption, SecurityProfile,
 };
 use moat_tests::cri::*;
 use moat_tests::*;
@@ -334,8 +335,7 @@ impl Held {
     }
 
     /// Sanity: a shim, pause and `containers` workloads at least; under
-    /// moat one sentry per container, pause included (one sentry for the
-    /// whole pod is not built yet: README, limitations).
+    /// moat one sentry for the whole pod.
     fn check(&self, containers: usize, mounts_before: usize) {
         let tree = &self.tree;
         assert!(tree.len() > containers + 1, "pod's processes: {tree:?}");
@@ -348,8 +348,7 @@ impl Held {
         if is_moat_handler() {
             let sentries = self.pids_of("moat-sentry").len();
             assert_eq!(
-                sentries,
-                containers + 1,
+                sentries, 1,
                 "moat-sentry processes under the shim: {tree:?}"
             );
         }
@@ -474,4 +473,47 @@ fn killing_the_sentry_mid_run_reports_exit_and_leaks_nothing() {
         return;
     }
     kill_mid_run("moat-sentry");
+}
+
+/// `config` with its pid namespace as kubelet asks: the pod's
+/// (`shareProcessNamespace: true`) or the container's own.
+fn pid_namespace(mut config: ContainerConfig, mode: NamespaceMode) -> ContainerConfig {
+    let linux = config.linux.get_or_insert_with(Default::default);
+    let sc = linux.security_context.get_or_insert_with(Default::default);
+    sc.namespace_options = Some(NamespaceOption {
+        pid: mode as i32,
+        ..Default::default()
+    });
+    config
+}
+
+/// What `ps` shows in container `b` of a pod whose containers `a` and `b`
+/// (`sleep 3600` and `sleep 3601`) get the pid namespace `mode`.
+fn ps_in_pod(mode: NamespaceMode) -> String {
+    let mut cri = Cri::connect();
+    let mut pod = cri.run_pod();
+    cri.start_container(
+        &mut pod,
+        pid_namespace(busybox("a", &["sleep", "3600"]), mode),
+    );
+    let b = cri.start_container(
+        &mut pod,
+        pid_namespace(busybox("b", &["sleep", "3601"]), mode),
+    );
+    let ps = cri.exec_sync(&b, &["ps", "-o", "pid,args"]);
+    cri.finish(&pod);
+    assert_eq!(ps.exit_code, 0, "stderr: {}", text(&ps.stderr));
+    stdout(&ps)
+}
+
+#[test]
+fn share_process_namespace_shows_the_other_containers_processes() {
+    let shared = ps_in_pod(NamespaceMode::Pod);
+    assert!(shared.contains("sleep 3600"), "{shared}");
+    assert!(shared.contains("sleep 3601"), "{shared}");
+    assert!(shared.contains("/pause"), "{shared}");
+    let own = ps_in_pod(NamespaceMode::Container);
+    assert!(own.contains("sleep 3601"), "{own}");
+    assert!(!own.contains("sleep 3600"), "{own}");
+    assert!(!own.contains("/pause"), "{own}");
 }

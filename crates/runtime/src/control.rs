@@ -33,7 +33,26 @@ pub enum Request {
         process: Box<oci_spec::runtime::Process>,
         console: bool,
         preserve_fds: u32,
+        /// In another container of the pod (see `AddContainer`); `None`:
+        /// in the sentry's own.
+        #[serde(default)]
+        container: Option<String>,
     },
+    /// Build another container of the pod under this sentry (CRI: a
+    /// container of a running pod sandbox); answered `Created`.
+    /// Descriptors as for `Exec`.
+    AddContainer {
+        id: String,
+        bundle: std::path::PathBuf,
+        spec: Box<oci_spec::runtime::Spec>,
+        cgroup: Option<String>,
+        console: bool,
+        preserve_fds: u32,
+    },
+    /// Let an added container's init `execve`.
+    StartContainer { id: String },
+    /// Answer `Exited` once an added container's init has ended.
+    WaitContainer { id: String },
 }
 
 /// Sentry → front end.

@@ -41,24 +41,75 @@ impl Drop for CgroupGuard {
 }
 
 pub(crate) fn create(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<ContainerState> {
-    create_child(rt, id, opts).map(|(st, _child)| st)
+    let bundle = bundle::load(&opts.bundle)?;
+    match crate::pod::sandbox_for(rt, id, &bundle) {
+        Some(sandbox) => create_member(rt, id, opts, &bundle, &sandbox),
+        None => create_child(rt, id, opts).map(|(st, _child)| st),
+    }
+}
+
+/// Create a container of a running pod in the pod's sentry (see `pod`).
+fn create_member(
+    rt: &Runtime,
+    id: &str,
+    opts: &CreateOpts,
+    bundle: &bundle::Bundle,
+    sandbox: &ContainerState,
+) -> Result<ContainerState> {
+    let dir = rt.container_dir(id)?;
+    let console = console_for(&bundle.spec, opts)?;
+    match fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::Exists(id.to_string()))
+        }
+        Err(e) => return Err(Error::io(format!("creating {}", dir.display()), e)),
+    }
+    let mut guard = DirGuard(Some(dir.clone()));
+    let cgroup = wants_cgroup(&bundle.spec)
+        .then(|| crate::cgroup::path_of(&bundle.spec, id, rt.systemd_cgroup))
+        .transpose()?;
+    let mut cgroup_guard = CgroupGuard(cgroup.clone());
+    let fds = crate::pod::MemberFds {
+        stdio: crate::pod::stdio_of(opts.stdio),
+        console: console.as_ref(),
+        preserve_fds: opts.preserve_fds,
+    };
+    let st = crate::pod::add(rt, id, bundle, sandbox, cgroup, &fds)?;
+    let saved = st.save(&dir).and_then(|()| match &opts.pid_file {
+        Some(p) => state::write_atomic(p, st.pid().pid.to_string().as_bytes()),
+        None => Ok(()),
+    });
+    if let Err(e) = saved {
+        let _ = st.init.signal(nix::sys::signal::Signal::SIGKILL);
+        return Err(e);
+    }
+    guard.0 = None;
+    cgroup_guard.0 = None;
+    Ok(st)
+}
+
+/// The console socket a `terminal` process needs, connected.
+fn console_for(spec: &oci_spec::runtime::Spec, opts: &CreateOpts) -> Result<Option<OwnedFd>> {
+    let terminal = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    match (terminal, &opts.console_socket) {
+        (true, Some(path)) => Ok(Some(connect_console(path)?)),
+        (true, None) => Err(Error::Other(
+            "process.terminal is set: --console-socket is required".into(),
+        )),
+        (false, _) => Ok(None),
+    }
 }
 
 /// Create the container; the returned child is the sentry (for `run` to wait on).
 fn create_child(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<(ContainerState, Child)> {
     let dir = rt.container_dir(id)?;
     let bundle = bundle::load(&opts.bundle)?;
-    let process = bundle.spec.process().as_ref();
-    let terminal = process.and_then(|p| p.terminal()).unwrap_or(false);
-    let console = match (terminal, &opts.console_socket) {
-        (true, Some(path)) => Some(connect_console(path)?),
-        (true, None) => {
-            return Err(Error::Other(
-                "process.terminal is set: --console-socket is required".into(),
-            ))
-        }
-        (false, _) => None,
-    };
+    let console = console_for(&bundle.spec, opts)?;
     fs::create_dir_all(&rt.root)
         .map_err(|e| Error::io(format!("creating {}", rt.root.display()), e))?;
     match fs::create_dir(&dir) {
@@ -124,6 +175,7 @@ fn create_child(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<(ContainerS
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
         owner: "root".into(),
         cgroup,
+        pod: None,
         status: Status::Created,
     };
     let saved = st.save(&dir).and_then(|()| match &opts.pid_file {
@@ -252,15 +304,20 @@ pub(crate) fn start(rt: &Runtime, id: &str) -> Result<()> {
             wanted: "only a created container can be started",
         });
     }
-    let sock = control::connect_dir(&rt.container_dir(id)?)?;
-    if let Err(e) = control::call(sock.as_raw_fd(), &Request::Start, &[]) {
+    let target = crate::pod::Target::of(rt, &st)?;
+    let sock = control::connect_dir(&target.dir)?;
+    let request = match target.container {
+        Some(id) => Request::StartContainer { id },
+        None => Request::Start,
+    };
+    if let Err(e) = control::call(sock.as_raw_fd(), &request, &[]) {
         // The init failed to execve and the sentry is exiting. Return once
         // its parent (the shim, a subreaper) has reaped it: Docker deletes
         // the task at once, and containerd refuses while the shim has not
         // yet seen the exit (the task is still "created"), which left the
         // shim behind. A zombie is not enough: the shim learns of the exit
         // only when it reaps.
-        st.sentry.wait_reaped(std::time::Duration::from_secs(5));
+        st.pid().wait_reaped(std::time::Duration::from_secs(5));
         return Err(e);
     }
     state::mark_started(rt, &mut st)?;

@@ -14,6 +14,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use crate::control::{self, Reply, Request};
+use crate::pod::Target;
 use crate::proc::ProcId;
 use crate::state::{self, Status};
 use crate::{Error, Result, Runtime};
@@ -44,7 +45,7 @@ fn check_running(rt: &Runtime, id: &str) -> Result<()> {
 
 pub(crate) fn exec(rt: &Runtime, id: &str, opts: &ExecOpts) -> Result<i32> {
     check_running(rt, id)?;
-    let dir = rt.container_dir(id)?;
+    let to = crate::pod::Target::of(rt, &rt.state(id)?)?;
     let console = match (
         opts.process.terminal().unwrap_or(false),
         &opts.console_socket,
@@ -60,14 +61,14 @@ pub(crate) fn exec(rt: &Runtime, id: &str, opts: &ExecOpts) -> Result<i32> {
         (false, _) => None,
     };
     if !opts.detach {
-        return run_exec(&dir, opts, console, None);
+        return run_exec(&to, opts, console, None);
     }
     let (r, w) = pipe().map_err(|e| Error::errno("exec pipe", e))?;
     // SAFETY: the CLI is single-threaded here, so the child may run any code.
     match unsafe { fork() }.map_err(|e| Error::errno("fork", e))? {
         ForkResult::Child => {
             drop(r);
-            let code = run_exec(&dir, opts, console, Some(w)).unwrap_or(255);
+            let code = run_exec(&to, opts, console, Some(w)).unwrap_or(255);
             std::process::exit(code)
         }
         ForkResult::Parent { child } => {
@@ -99,12 +100,12 @@ pub(crate) fn exec(rt: &Runtime, id: &str, opts: &ExecOpts) -> Result<i32> {
 /// Ask the sentry to start the process, then wait for its end. `report`
 /// (detached mode) receives "ok" or "error: ..." once the start is known.
 fn run_exec(
-    dir: &Path,
+    to: &Target,
     opts: &ExecOpts,
     console: Option<OwnedFd>,
     report: Option<OwnedFd>,
 ) -> Result<i32> {
-    let started = start_remote(dir, opts, console.as_ref());
+    let started = start_remote(to, opts, console.as_ref());
     drop(console);
     let (sock, pid) = match (started, report) {
         (Ok(v), None) => v,
@@ -132,12 +133,12 @@ fn run_exec(
     }
 }
 
-fn start_remote(dir: &Path, opts: &ExecOpts, console: Option<&OwnedFd>) -> Result<(OwnedFd, i32)> {
+fn start_remote(to: &Target, opts: &ExecOpts, console: Option<&OwnedFd>) -> Result<(OwnedFd, i32)> {
     let mut fds: Vec<RawFd> = vec![0, 1, 2];
     fds.extend(console.map(|c| c.as_raw_fd()));
     fds.extend((0..opts.preserve_fds as RawFd).map(|i| 3 + i));
     ask_sentry(
-        dir,
+        to,
         &opts.process,
         console.is_some(),
         opts.preserve_fds,
@@ -147,17 +148,18 @@ fn start_remote(dir: &Path, opts: &ExecOpts, console: Option<&OwnedFd>) -> Resul
 
 /// Send the exec request with its descriptors (stdio, console, preserved).
 fn ask_sentry(
-    dir: &Path,
+    to: &Target,
     process: &oci_spec::runtime::Process,
     console: bool,
     preserve_fds: u32,
     fds: &[RawFd],
 ) -> Result<(OwnedFd, i32)> {
-    let sock = control::connect_dir(dir)?;
+    let sock = control::connect_dir(&to.dir)?;
     let req = Request::Exec {
         process: Box::new(process.clone()),
         console,
         preserve_fds,
+        container: to.container.clone(),
     };
     match control::call(sock.as_raw_fd(), &req, fds)? {
         Reply::Started { pid } => Ok((sock, pid)),
@@ -202,7 +204,8 @@ pub(crate) fn start(
     };
     let mut fds = stdio.to_vec();
     fds.extend(console.as_ref().map(|c| c.as_raw_fd()));
-    let (sock, pid) = ask_sentry(&rt.container_dir(id)?, process, console.is_some(), 0, &fds)?;
+    let to = Target::of(rt, &rt.state(id)?)?;
+    let (sock, pid) = ask_sentry(&to, process, console.is_some(), 0, &fds)?;
     Ok(Execution { pid, sock })
 }
 

@@ -16,6 +16,7 @@ mod exec;
 pub mod hooks;
 pub mod logging;
 pub mod pause;
+pub mod pod;
 pub mod proc;
 pub mod signal;
 pub mod state;
@@ -81,6 +82,13 @@ impl Runtime {
     /// waits for `start`. Returns once the container is `created`.
     pub fn create(&self, id: &str, opts: &CreateOpts) -> Result<ContainerState> {
         create::create(self, id, opts)
+    }
+
+    /// For a container held by its pod's sentry (see [`pod`]): a handle
+    /// that waits for its init's exit. `None`: the container's exit is its
+    /// sentry's, which the caller reaps.
+    pub fn waiter(&self, id: &str) -> Result<Option<pod::Waiter>> {
+        pod::waiter(self, id)
     }
 
     /// Let a created container's init `execve` its process.

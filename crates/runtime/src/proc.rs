@@ -173,7 +173,13 @@ pub(crate) fn workload_pids(st: &ContainerState) -> Vec<i32> {
         .and_then(|p| crate::cgroup::Cgroup::open(p).ok())
         .filter(|c| c.exists())
         .map(|c| c.pids());
-    let mut pids = from_cgroup.unwrap_or_else(|| descendants(st.sentry.pid));
+    let mut pids = from_cgroup.unwrap_or_else(|| match st.pod {
+        // A pod's container: its init's tree, not the whole pod's.
+        Some(_) => std::iter::once(st.init.pid)
+            .chain(descendants(st.init.pid))
+            .collect(),
+        None => descendants(st.sentry.pid),
+    });
     // A cgroup lists threads too; and the sentry's helpers (its spawner,
     // exec stages, its gofer) run moat's binaries: none is a workload
     // process. Compared by file identity, which a workload cannot fake.
@@ -242,7 +248,7 @@ pub(crate) fn kill_all(st: &ContainerState, sig: Signal) {
     for pid in workload_pids(st) {
         let _ = send_signal(Pid::from_raw(pid), sig);
     }
-    if sig == Signal::SIGKILL {
+    if sig == Signal::SIGKILL && st.pod.is_none() {
         let _ = st.sentry.signal(sig);
     }
 }

@@ -54,6 +54,10 @@ pub struct ContainerState {
     /// The container's cgroup (relative to the hierarchies' roots), if any.
     #[serde(default)]
     pub cgroup: Option<String>,
+    /// The pod sandbox whose sentry holds this container (see `pod`);
+    /// `None`: the container has a sentry of its own.
+    #[serde(default)]
+    pub pod: Option<String>,
     #[serde(skip, default = "stopped")]
     pub status: Status,
 }
@@ -77,12 +81,21 @@ impl ContainerState {
         };
     }
 
+    /// The container's pid as the front ends report it: its sentry's, or
+    /// for a container held by its pod's sentry, its init's.
+    pub fn pid(&self) -> ProcId {
+        match self.pod {
+            Some(_) => self.init,
+            None => self.sentry,
+        }
+    }
+
     /// The OCI runtime-spec state document (`moat state`), with runc's extra fields.
     pub fn to_oci(&self) -> serde_json::Value {
         let pid = if self.status == Status::Stopped {
             0
         } else {
-            self.sentry.pid
+            self.pid().pid
         };
         serde_json::json!({
             "ociVersion": oci_spec::runtime::VERSION,
@@ -194,7 +207,9 @@ pub(crate) fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
                 let _ = crate::cgroup::Cgroup::open(path).and_then(|c| c.set_frozen(path, false));
             }
         }
-        st.sentry.wait_gone(std::time::Duration::from_secs(10));
+        // A pod's container ends with its init (its sentry then stops its
+        // gofer, and the cgroup's removal below kills what is left).
+        st.pid().wait_gone(std::time::Duration::from_secs(10));
         if let Some(path) = &st.cgroup {
             crate::cgroup::Cgroup::open(path)?.destroy(path)?;
         }

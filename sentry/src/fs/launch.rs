@@ -88,3 +88,70 @@ pub fn start(init: Pid) -> Result<Gofer> {
         sock: ours,
     })
 }
+
+/// Start the gofer of another container of the pod from a member stage:
+/// as a sibling of the stage (`CLONE_PARENT`), so that it is the pod
+/// sentry's child (`sentry`), dies with it and is reaped by it. It
+/// inherits the stage's cgroup, the container's; its stdio is /dev/null.
+pub fn start_sibling(init: Pid, sentry: Pid) -> Result<Gofer> {
+    let path = std::ffi::CString::new(gofer_path()?.into_os_string().into_encoded_bytes())?;
+    let argv = [
+        GOFER_BIN.to_string(),
+        "--mount-ns".into(),
+        format!("/proc/{init}/ns/mnt"),
+        "--fd".into(),
+        "3".into(),
+    ];
+    let argv: Vec<std::ffi::CString> = argv
+        .into_iter()
+        .map(std::ffi::CString::new)
+        .collect::<Result<_, _>>()?;
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .context("gofer socket")?;
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .context("opening /dev/null")?;
+    // SAFETY: a member stage is single-threaded; the child only places
+    // descriptors and execs.
+    match unsafe { crate::fork::clone_fork(libc::CLONE_PARENT | libc::SIGCHLD) }
+        .context("forking the gofer")?
+    {
+        crate::fork::Forked::Child => {
+            let placed = (|| -> nix::Result<()> {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+                if nix::unistd::getppid() != sentry {
+                    return Err(nix::errno::Errno::ESRCH);
+                }
+                let moves = [(theirs.as_raw_fd(), 3), (null.as_raw_fd(), 0)];
+                let moves = moves
+                    .into_iter()
+                    .chain([(null.as_raw_fd(), 1), (null.as_raw_fd(), 2)]);
+                for (from, to) in moves {
+                    // SAFETY: dup2 between descriptors this child owns. The
+                    // sources were opened after the stage's stdio and its
+                    // channel (or first preserved descriptor) at 3, so they
+                    // sit above 3 and no move clobbers a later source.
+                    if unsafe { libc::dup2(from, to) } < 0 {
+                        return Err(nix::errno::Errno::last());
+                    }
+                }
+                Ok(())
+            })();
+            if placed.is_ok() {
+                let _ = nix::unistd::execv(&path, &argv);
+            }
+            std::process::exit(127)
+        }
+        crate::fork::Forked::Parent(pid) => Ok(Gofer {
+            pid: Pid::from_raw(pid),
+            sock: ours,
+        }),
+    }
+}

@@ -36,6 +36,15 @@ pub enum Report {
     Error {
         message: String,
     },
+    /// (member stage) another container of the pod is built: its init
+    /// waits for start. Descriptors: the init's listener, the init's
+    /// channel, then the gofer's socket if `gofer`, then the memory
+    /// cgroup's directory if `memcg`.
+    Member {
+        init: i32,
+        gofer: Option<i32>,
+        memcg: Option<std::path::PathBuf>,
+    },
 }
 
 /// Everything the init needs, prepared by the sentry before the clone.
@@ -45,10 +54,13 @@ pub struct InitCtx<'a> {
     pub filters: &'a Filters,
     pub console: Option<OwnedFd>,
     pub preserve_fds: u32,
+    /// Clone the init as a sibling (`CLONE_PARENT`) of the caller, the
+    /// child of this process (the pod's sentry); `None`: as our own child.
+    pub parent: Option<Pid>,
 }
 
 /// Clone the init into new namespaces; returns its host pid and the
-/// sentry's end of its channel.
+/// sentry's end of its channel (the caller's, for a member stage to hand on).
 pub fn spawn_init(ctx: InitCtx) -> Result<(Pid, OwnedFd)> {
     let flags = namespaces::clone_flags(ctx.spec)?;
     let (ours, theirs) = socketpair(
@@ -58,9 +70,13 @@ pub fn spawn_init(ctx: InitCtx) -> Result<(Pid, OwnedFd)> {
         SockFlag::SOCK_CLOEXEC,
     )
     .context("init channel")?;
-    let sentry = nix::unistd::getpid();
-    // SAFETY: the sentry is single-threaded until the init exists.
-    let forked = unsafe { clone_fork(flags.bits() | libc::SIGCHLD) }
+    let (sentry, sibling) = match ctx.parent {
+        Some(p) => (p, libc::CLONE_PARENT),
+        None => (nix::unistd::getpid(), 0),
+    };
+    // SAFETY: the caller (the sentry, or a member stage) is
+    // single-threaded until the init exists.
+    let forked = unsafe { clone_fork(flags.bits() | sibling | libc::SIGCHLD) }
         .context("creating the sandbox namespaces")?;
     match forked {
         Forked::Child => {

@@ -25,6 +25,32 @@ pub fn of(spec: &Spec) -> &[LinuxNamespace] {
         .unwrap_or_default()
 }
 
+/// For another container of a pod: its spec names the pod's namespaces
+/// through the pod's task pid, the sentry (`/proc/<sentry>/ns/<type>`);
+/// name the pod init's instead, the sandbox proper (the sentry shares its
+/// network, IPC and UTS namespaces, not its pid namespace).
+pub fn redirect(spec: &mut Spec, sentry: Pid, init: Pid) {
+    let from = format!("/proc/{sentry}/ns/");
+    let to = format!("/proc/{init}/ns/");
+    let Some(linux) = spec.linux_mut() else {
+        return;
+    };
+    let Some(list) = linux.namespaces_mut() else {
+        return;
+    };
+    for ns in list.iter_mut() {
+        let renamed = ns
+            .path()
+            .as_ref()
+            .and_then(|p| p.to_str())
+            .and_then(|p| p.strip_prefix(from.as_str()))
+            .map(|rest| PathBuf::from(format!("{to}{rest}")));
+        if let Some(path) = renamed {
+            ns.set_path(Some(path));
+        }
+    }
+}
+
 /// In the sentry, before the clone: the namespaces the init is cloned
 /// into. Joins the pid namespace a path names (it applies to children).
 pub fn clone_flags(spec: &Spec) -> Result<CloneFlags> {

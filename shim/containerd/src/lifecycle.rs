@@ -124,7 +124,7 @@ impl TaskService {
         });
         let (pty, drained) = receive_pty(console.as_ref(), &paths).await?;
         let st = creating.await.map_err(failed)?.map_err(failed)?;
-        let pid = st.sentry.pid;
+        let pid = st.pid().pid;
         let mut init = Proc::new(pid, paths, None);
         init.pty = pty;
         init.drained = drained;
@@ -142,10 +142,33 @@ impl TaskService {
                 paused: false,
             },
         );
+        self.watch_pod_member(id, pid).await?;
         self.events
             .created(id, &bundle.to_string_lossy(), pid)
             .await;
         Ok(pid)
+    }
+
+    /// A container held by its pod's sentry is not the shim's child: its
+    /// exit comes from the sentry, and is handled as the reaper's are.
+    async fn watch_pod_member(&self, id: &str, pid: i32) -> TtrpcResult<()> {
+        let (rt, cid) = (self.table.rt.clone(), id.to_string());
+        let Some(waiter) = blocking(move || rt.waiter(&cid)).await? else {
+            return Ok(());
+        };
+        let (table, events) = (self.table.clone(), self.events.clone());
+        tokio::spawn(async move {
+            let code = tokio::task::spawn_blocking(move || waiter.wait())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(255);
+            if let Some((id, exit)) = table.init_exited(pid, code).await {
+                crate::oom::check(&table, &events, &id).await;
+                events.exited(&id, "", pid, exit.code, exit.at).await;
+            }
+        });
+        Ok(())
     }
 }
 
