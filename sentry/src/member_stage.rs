@@ -56,6 +56,9 @@ fn stage(a: &MemberStageArgs, chan: &OwnedFd) -> Result<()> {
     };
     // SAFETY: the sentry placed the console socket at this number for us.
     let console = a.console_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+    // Cloning the init may join the pod's pid namespace (for children):
+    // the gofer must not start there, out of the sentry's sight.
+    let own_pid_ns = std::fs::File::open("/proc/self/ns/pid").context("opening own pid ns")?;
     let (init, init_chan) = sandbox::spawn_init(InitCtx {
         spec,
         rootfs: &bundle.rootfs,
@@ -65,6 +68,8 @@ fn stage(a: &MemberStageArgs, chan: &OwnedFd) -> Result<()> {
         parent: Some(sentry),
     })?;
     let killer = KillOnError(Some(init));
+    nix::sched::setns(own_pid_ns, nix::sched::CloneFlags::CLONE_NEWPID)
+        .context("returning to the host's pid namespace")?;
     let listener = match control::recv::<Report>(init_chan.as_raw_fd())? {
         Some((Report::Ready, fds)) => fds.into_iter().next().context("init sent no listener")?,
         Some((Report::Error { message }, _)) => bail!("{message}"),
