@@ -59,8 +59,10 @@ impl Kernel {
         mem_limit: Option<u64>,
         memcg: Option<crate::memcg::MemCgroup>,
         files: Option<Arc<crate::fs::Files>>,
+        cpus: Vec<usize>,
     ) -> Kernel {
         Kernel {
+            cpus,
             hostname: self.hostname.clone(),
             domainname: self.domainname.clone(),
             boot: self.boot,

@@ -47,13 +47,17 @@ fn stage(a: &MemberStageArgs, chan: &OwnedFd) -> Result<()> {
     let spec = &bundle.spec;
     moat_runtime::hooks::check_supported(spec)?;
     let filters = Filters::compile(spec)?;
-    let memcg = match &a.cgroup {
-        Some(path) => {
-            let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
-            Some(Cgroup::create(path, std::process::id(), resources)?.memory_dir())
-        }
+    // Joined now, limited once the init has built the rootfs, as the
+    // sentry does for its own container.
+    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    let mut cgroup = match &a.cgroup {
+        Some(path) => Some((Cgroup::create(path, std::process::id())?, path)),
         None => None,
     };
+    if let (Some((cg, path)), Some(r)) = (cgroup.as_ref(), resources) {
+        cg.check(path, r)?;
+    }
+    let memcg = cgroup.as_ref().map(|(cg, _)| cg.memory_dir());
     // SAFETY: the sentry placed the console socket at this number for us.
     let console = a.console_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
     // Cloning the init may join the pod's pid namespace (for children):
@@ -75,6 +79,9 @@ fn stage(a: &MemberStageArgs, chan: &OwnedFd) -> Result<()> {
         Some((Report::Error { message }, _)) => bail!("{message}"),
         _ => bail!("the init exited while setting up the container"),
     };
+    if let (Some((cg, path)), Some(r)) = (cgroup.as_mut(), resources) {
+        cg.update(path, r)?;
+    }
     let state = crate::supervisor::hook_state(&a.id, &bundle, init, "created");
     moat_runtime::hooks::run(spec, moat_runtime::hooks::Point::Create, &state)?;
     let gofer = crate::fs::launch::start_sibling(init, sentry)

@@ -111,7 +111,8 @@ pub fn add(s: &Sentry, a: &Add, fds: &[OwnedFd]) -> Result<i32> {
     };
     let init_chan = got.pop().context("no init channel")?;
     let listener = got.pop().context("no listener")?;
-    let kernel = Arc::new(s.kernel.member(mem_limit(a.spec), memcg, files));
+    let cpus = crate::cpus::of_spec(a.spec);
+    let kernel = Arc::new(s.kernel.member(mem_limit(a.spec), memcg, files, cpus));
     if let Err(e) = crate::notify::spawn(listener, kernel.clone(), s.dispatch.clone()) {
         kill_member(init, gofer);
         return Err(e);
