@@ -288,3 +288,28 @@ pub fn same_as_runc_in(opts: &[&str], cmd: &[&str]) -> String {
     assert_eq!(ours.status.code(), theirs.status.code());
     show(&ours)
 }
+
+/// The C program at `src` (relative to the repository) built static into
+/// a fresh temporary directory; its path. Tests keep it in a `OnceLock`.
+pub fn static_c_binary(src: &str) -> PathBuf {
+    let src = repo().join(src);
+    let stem = src.file_stem().map(|s| s.to_string_lossy().to_string());
+    let name = stem.unwrap_or_else(|| "probe".into());
+    let dir = std::env::temp_dir().join(unique(&format!("moat-{name}")));
+    std::fs::create_dir_all(&dir).expect("creating the build directory");
+    let bin = dir.join(&name);
+    let out = run(
+        Command::new("gcc")
+            .args(["-static", "-O2", "-o"])
+            .arg(&bin)
+            .arg(&src),
+        Duration::from_secs(120),
+    );
+    assert!(
+        out.status.success(),
+        "gcc {}: {}",
+        src.display(),
+        text(&out.stderr)
+    );
+    bin
+}

@@ -50,18 +50,7 @@ def show(*ps):
 /// `tests/tests/mutate/syscall.c`, built static once per test binary.
 fn syscall_helper() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let src = repo().join("tests/tests/mutate/syscall.c");
-        let bin = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mutate-syscall");
-        let out = Command::new("gcc")
-            .args(["-static", "-O2", "-o"])
-            .arg(&bin)
-            .arg(&src)
-            .output()
-            .expect("running gcc");
-        assert!(out.status.success(), "gcc: {}", text(&out.stderr));
-        bin
-    })
+    BIN.get_or_init(|| static_c_binary("tests/tests/mutate/syscall.c"))
 }
 
 fn run_on(rt: &str, opts: &[&str], script: &str) -> Output {

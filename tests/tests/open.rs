@@ -37,19 +37,9 @@ def owner(p):
 fn opener() -> &'static str {
     static BUILT: OnceLock<String> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let src = repo().join("tests/tests/open/opener.c");
-        let dir = std::env::temp_dir().join(unique("moat-opener"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let bin = dir.join("opener");
-        let out = run(
-            Command::new("gcc")
-                .args(["-static", "-O2", "-o"])
-                .arg(&bin)
-                .arg(&src),
-            Duration::from_secs(120),
-        );
-        assert!(out.status.success(), "gcc: {}", text(&out.stderr));
-        bin.to_string_lossy().to_string()
+        static_c_binary("tests/tests/open/opener.c")
+            .display()
+            .to_string()
     })
 }
 

@@ -5,9 +5,7 @@
 
 use moat_tests::*;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 /// Python helpers shared by the scripts: `t(label, fn)` prints the result
 /// or the errno name.
@@ -26,19 +24,9 @@ def t(label, f):
 fn probe() -> &'static str {
     static BUILT: OnceLock<String> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let src = repo().join("tests/tests/paths/probe.c");
-        let dir = std::env::temp_dir().join(unique("moat-paths-probe"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let bin = dir.join("probe");
-        let out = run(
-            Command::new("gcc")
-                .args(["-static", "-O2", "-o"])
-                .arg(&bin)
-                .arg(&src),
-            Duration::from_secs(120),
-        );
-        assert!(out.status.success(), "gcc: {}", text(&out.stderr));
-        bin.to_string_lossy().to_string()
+        static_c_binary("tests/tests/paths/probe.c")
+            .display()
+            .to_string()
     })
 }
 
