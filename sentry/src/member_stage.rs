@@ -25,18 +25,7 @@ use moat_runtime::cgroup::Cgroup;
 use moat_runtime::control;
 
 pub fn run(a: MemberStageArgs) -> i32 {
-    // SAFETY: the sentry placed our channel at this number for us alone.
-    let chan = unsafe { OwnedFd::from_raw_fd(a.chan_fd) };
-    crate::supervisor::set_cloexec(chan.as_raw_fd());
-    match stage(&a, &chan) {
-        Ok(()) => 0,
-        Err(e) => {
-            let message = format!("{e:#}");
-            tracing::error!(id = %a.id, "{message}");
-            let _ = control::send(chan.as_raw_fd(), &Report::Error { message }, &[]);
-            1
-        }
-    }
+    crate::supervisor::run_stage(a.chan_fd, |chan| stage(&a, chan))
 }
 
 fn stage(a: &MemberStageArgs, chan: &OwnedFd) -> Result<()> {

@@ -355,6 +355,24 @@ fn release_stdio(preserve_fds: u32) {
     }
 }
 
+/// A stage process's life (exec and member stages): take the channel the
+/// sentry placed at `chan_fd`, run `stage` on it, and report its error on
+/// the channel. Returns the process exit code.
+pub fn run_stage(chan_fd: RawFd, stage: impl FnOnce(&OwnedFd) -> Result<()>) -> i32 {
+    // SAFETY: the sentry placed our channel at this number for us alone.
+    let chan = unsafe { OwnedFd::from_raw_fd(chan_fd) };
+    set_cloexec(chan.as_raw_fd());
+    match stage(&chan) {
+        Ok(()) => 0,
+        Err(e) => {
+            let message = format!("{e:#}");
+            tracing::error!("{message}");
+            let _ = control::send(chan.as_raw_fd(), &Report::Error { message }, &[]);
+            1
+        }
+    }
+}
+
 pub fn set_cloexec(fd: RawFd) {
     // SAFETY: fcntl on a descriptor we own, changing only its flags.
     unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };

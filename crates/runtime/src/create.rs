@@ -17,6 +17,20 @@ use crate::{bundle, CreateOpts, Error, Result, Runtime};
 /// Removes a half-made state directory unless disarmed.
 struct DirGuard(Option<PathBuf>);
 
+impl DirGuard {
+    /// Create the container's state directory; an existing one is
+    /// another container of that id.
+    fn create(dir: &std::path::Path, id: &str) -> Result<DirGuard> {
+        match fs::create_dir(dir) {
+            Ok(()) => Ok(DirGuard(Some(dir.to_path_buf()))),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(Error::Exists(id.to_string()))
+            }
+            Err(e) => Err(Error::io(format!("creating {}", dir.display()), e)),
+        }
+    }
+}
+
 impl Drop for DirGuard {
     fn drop(&mut self) {
         if let Some(dir) = self.0.take() {
@@ -58,14 +72,7 @@ fn create_member(
 ) -> Result<ContainerState> {
     let dir = rt.container_dir(id)?;
     let console = console_for(&bundle.spec, opts)?;
-    match fs::create_dir(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(Error::Exists(id.to_string()))
-        }
-        Err(e) => return Err(Error::io(format!("creating {}", dir.display()), e)),
-    }
-    let mut guard = DirGuard(Some(dir.clone()));
+    let mut guard = DirGuard::create(&dir, id)?;
     let cgroup = wants_cgroup(&bundle.spec)
         .then(|| crate::cgroup::path_of(&bundle.spec, id, rt.systemd_cgroup))
         .transpose()?;
@@ -112,14 +119,7 @@ fn create_child(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<(ContainerS
     let console = console_for(&bundle.spec, opts)?;
     fs::create_dir_all(&rt.root)
         .map_err(|e| Error::io(format!("creating {}", rt.root.display()), e))?;
-    match fs::create_dir(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(Error::Exists(id.to_string()))
-        }
-        Err(e) => return Err(Error::io(format!("creating {}", dir.display()), e)),
-    }
-    let mut guard = DirGuard(Some(dir.clone()));
+    let mut guard = DirGuard::create(&dir, id)?;
 
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
