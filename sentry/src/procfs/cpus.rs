@@ -7,6 +7,11 @@
 //! and `/sys/devices/system/cpu` show). What is not rewritten: the `cpu`
 //! total of `/proc/stat` (all CPUs' time) and the topology fields of a
 //! block (`siblings`, `cpu cores`), which describe the host's package.
+//!
+//! Interrupts are the host's devices': the `intr` line of `/proc/stat`
+//! (a total, then one count per host IRQ) is `intr 0`, as gVisor writes
+//! it, and `/proc/interrupts` is the header the kernel writes (a column
+//! `CPUn` per CPU) without any IRQ line.
 
 /// `/proc/cpuinfo` of `host` with the blocks of `cpus` only.
 pub fn cpuinfo(host: &str, cpus: &[usize]) -> String {
@@ -34,10 +39,23 @@ pub fn stat(host: &str, cpus: &[usize]) -> String {
             .strip_prefix("cpu")
             .and_then(|rest| rest.split_once(' '))
             .and_then(|(n, _)| n.parse::<usize>().ok());
-        if n.is_none_or(|n| cpus.contains(&n)) {
+        if line.starts_with("intr ") {
+            out.push_str("intr 0\n");
+        } else if n.is_none_or(|n| cpus.contains(&n)) {
             out.push_str(line);
         }
     }
+    out
+}
+
+/// `/proc/interrupts` of a machine with `cpus` and no IRQ: the header
+/// `show_interrupts` writes, for three-digit IRQ numbers.
+pub fn interrupts(cpus: &[usize]) -> String {
+    let mut out = " ".repeat(11);
+    for c in cpus {
+        out.push_str(&format!("CPU{c:<8}"));
+    }
+    out.push('\n');
     out
 }
 
@@ -62,8 +80,16 @@ mod tests {
         let host = "cpu  10 0 5\ncpu0 4 0 2\ncpu1 6 0 3\nintr 1 2\nctxt 9\n";
         assert_eq!(
             stat(host, &[1]),
-            "cpu  10 0 5\ncpu1 6 0 3\nintr 1 2\nctxt 9\n"
+            "cpu  10 0 5\ncpu1 6 0 3\nintr 0\nctxt 9\n"
         );
-        assert_eq!(stat(host, &[0, 1]), host);
+        assert_eq!(
+            stat(host, &[0, 1]),
+            "cpu  10 0 5\ncpu0 4 0 2\ncpu1 6 0 3\nintr 0\nctxt 9\n"
+        );
+    }
+
+    #[test]
+    fn interrupts_has_the_sandboxs_cpu_columns() {
+        assert_eq!(interrupts(&[0, 2]), "           CPU0       CPU2       \n");
     }
 }

@@ -7,7 +7,7 @@
 //! sandbox's threads (those in the caller's pid namespace) and the
 //! highest pid among its processes stands for the last allocated one.
 
-use std::os::unix::fs::MetadataExt;
+use super::pids::{ns_pid, pid_ns};
 
 /// Threads of the caller's pid namespace: (running, total, highest pid).
 #[derive(Debug, Default, PartialEq)]
@@ -28,12 +28,6 @@ pub fn render(caller: u32) -> String {
 
 fn format(c: &Counts) -> String {
     format!("0.00 0.00 0.00 {}/{} {}\n", c.running, c.total, c.last_pid)
-}
-
-/// (dev, ino) of the pid namespace of host pid `pid`.
-fn pid_ns(pid: &str) -> Option<(u64, u64)> {
-    let m = std::fs::metadata(format!("/proc/{pid}/ns/pid")).ok()?;
-    Some((m.dev(), m.ino()))
 }
 
 /// Walks the sentry's `/proc` (the host's pid namespace) for the
@@ -76,17 +70,6 @@ fn running(stat: &str) -> bool {
         .is_some_and(|(_, rest)| rest.trim_start().starts_with('R'))
 }
 
-/// The innermost pid of a `status` text's `NSpid:` line.
-fn ns_pid(status: &str) -> Option<u32> {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("NSpid:"))?
-        .split_whitespace()
-        .last()?
-        .parse()
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,7 +78,6 @@ mod tests {
     fn fields() {
         assert!(running("12 (a) b) R 1 2"));
         assert!(!running("12 (sh) S 1 2"));
-        assert_eq!(ns_pid("Name:\tsh\nNSpid:\t4242\t7\n"), Some(7));
         let c = Counts {
             running: 1,
             total: 3,

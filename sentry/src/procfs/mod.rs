@@ -6,11 +6,21 @@
 //!
 //! - `meminfo`: of a memory-limited sandbox, from its memory cgroup;
 //! - `uptime`: counted from the sandbox's boot (as `sysinfo(2)` counts);
-//! - `cpuinfo`, `stat`: the CPUs the sandbox may use only ([`cpus`]);
+//! - `cpuinfo`, `stat`: the CPUs the sandbox may use only, no host
+//!   interrupt counts; `interrupts`: its CPUs' header, no host IRQ
+//!   ([`cpus`]);
 //! - `loadavg`: the sandbox's thread counts, no host load ([`loadavg`]);
 //! - `partitions`, `diskstats`, `swaps`: the headers the kernel writes
 //!   when there is no disk and no swap: the sandbox has no block device
-//!   (moat never passes one in), and the host's would be named here.
+//!   (moat never passes one in), and the host's would be named here;
+//! - `devices`: the character devices a sandbox's `/dev` has (memory
+//!   devices, terminals, pseudo-terminals, `misc`), no block device: the
+//!   host's list names its drivers.
+//!
+//! - `<pid>/mounts`, `<pid>/mountinfo`, `<pid>/mountstats` (and
+//!   `/proc/mounts`): the kernel's text of that process's mount table
+//!   with the host's paths taken out ([`mounts`]); the pid is the one
+//!   the caller's procfs shows ([`pids`]).
 //!
 //! A synthetic file is a fresh memfd holding the text, handed to the
 //! caller read-only (reopened `O_RDONLY` through `/proc/self/fd`), so
@@ -20,6 +30,8 @@
 mod cpus;
 mod loadavg;
 mod meminfo;
+mod mounts;
+mod pids;
 
 use std::ffi::CStr;
 use std::io::Write;
@@ -40,6 +52,7 @@ enum Kind {
     Cpuinfo,
     Stat,
     Loadavg,
+    Interrupts,
     /// A fixed text.
     Fixed(&'static str),
 }
@@ -51,6 +64,8 @@ const FILES: &[(&[u8], Kind)] = &[
     (b"cpuinfo", Kind::Cpuinfo),
     (b"stat", Kind::Stat),
     (b"loadavg", Kind::Loadavg),
+    (b"interrupts", Kind::Interrupts),
+    (b"devices", Kind::Fixed(DEVICES)),
     (b"partitions", Kind::Fixed("major minor  #blocks  name\n\n")),
     (b"diskstats", Kind::Fixed("")),
     (
@@ -58,6 +73,11 @@ const FILES: &[(&[u8], Kind)] = &[
         Kind::Fixed("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"),
     ),
 ];
+
+/// `/proc/devices` as the kernel writes it (`%3d %s` per driver, by
+/// major) for the devices of a sandbox's `/dev`.
+const DEVICES: &str = "Character devices:\n  1 mem\n  4 /dev/vc/0\n  4 tty\n  5 /dev/tty\n  \
+    5 /dev/console\n  5 /dev/ptmx\n 10 misc\n136 pts\n\nBlock devices:\n";
 
 /// `last` (a path's last name) may name a file of [`FILES`].
 pub fn is_synthetic_name(last: &[u8]) -> bool {
@@ -77,9 +97,33 @@ pub fn open_synthetic(kernel: &Kernel, caller: u32, path: &[u8]) -> Option<Resul
         Kind::Cpuinfo => cpus::cpuinfo(&host("cpuinfo")?, &kernel.cpus),
         Kind::Stat => cpus::stat(&host("stat")?, &kernel.cpus),
         Kind::Loadavg => loadavg::render(caller),
+        Kind::Interrupts => cpus::interrupts(&kernel.cpus),
         Kind::Fixed(text) => text.to_string(),
     };
     Some(read_only_file(c"proc", text.as_bytes()))
+}
+
+/// `last` (a path's last name) may name a mount table.
+pub fn is_mount_table_name(last: &[u8]) -> bool {
+    mounts::Table::named(last).is_some()
+}
+
+/// The mount table at the absolute container path `path`
+/// (`/proc/self/mountinfo`, `/proc/<pid>/mounts`...) as caller (host
+/// task id) `caller` reads it, host paths scrubbed; `None` when `path`
+/// names no mount table.
+pub fn open_mount_table(caller: u32, path: &[u8]) -> Option<Result<OwnedFd, Errno>> {
+    let (task, name) = match pids::task_file(caller, path)? {
+        Ok(found) => found,
+        Err(e) => return Some(Err(e)),
+    };
+    let table = mounts::Table::named(&name)?;
+    let text = match std::fs::read_to_string(format!("/proc/{task}/{}", table.name())) {
+        Ok(text) => text,
+        // The process exited since it was found.
+        Err(_) => return Some(Err(Errno::ENOENT)),
+    };
+    Some(read_only_file(c"proc", table.scrub(&text).as_bytes()))
 }
 
 /// Seconds since the sandbox booted, twice: the idle time the kernel

@@ -18,6 +18,7 @@ mod mknod;
 mod mutate;
 mod open;
 mod path;
+mod proc_open;
 mod readlink;
 mod rename;
 mod stat;

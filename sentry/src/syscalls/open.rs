@@ -31,9 +31,8 @@
 //!
 //! A read-only open of a file the sentry writes itself
 //! ([`crate::procfs`]: `/proc/meminfo` of a memory-limited sandbox,
-//! `/proc/cpuinfo`, `/proc/loadavg`...), by an absolute path or one
-//! relative to a cwd or dirfd at `/proc`, gets the sentry's file instead
-//! of the kernel's.
+//! `/proc/cpuinfo`, `/proc/loadavg`, `/proc/<pid>/mountinfo`...) gets the
+//! sentry's file instead of the kernel's ([`super::proc_open`]).
 //!
 //! Run natively (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`), as before the sentry
 //! served opens: FIFOs, sockets and device nodes found on the gofer's tree
@@ -54,7 +53,7 @@ use moat_vfs::{
 };
 use nix::errno::Errno;
 
-use super::path::{from_gofer, native_path, read_path, walk, As};
+use super::path::{from_gofer, read_path, walk, As};
 use super::Call;
 use crate::fs::caller::Status;
 use crate::fs::perm::{
@@ -257,11 +256,9 @@ fn open_at(call: &mut Call, dirfd: i32, path: u64, how: How) -> Result<i64, Errn
     }
     let path = read_path(call, path)?;
     let mut opened = open_path(call, &files, dirfd, &path, &how);
-    if matches!(opened, Ok(Opened::Native)) && may_be_synthetic(&path, &how) {
-        if let Some(p) = native_path(call, &files, dirfd, &path) {
-            if let Some(fd) = crate::procfs::open_synthetic(call.kernel, call.pid, &p) {
-                opened = fd.map(Opened::Fd);
-            }
+    if matches!(opened, Ok(Opened::Native)) {
+        if let Some(fd) = super::proc_open::open(call, &files, dirfd, &path, how.flags) {
+            opened = fd.map(Opened::Fd);
         }
     }
     files.trim();
@@ -272,14 +269,6 @@ fn open_at(call: &mut Call, dirfd: i32, path: u64, how: How) -> Result<i64, Errn
         }
         Opened::Fd(fd) => call.reply_with_fd(fd.as_fd(), how.flags & libc::O_CLOEXEC != 0),
     }
-}
-
-/// A plain read-only open whose last name is one [`crate::procfs`]
-/// writes: only those are worth a second walk.
-fn may_be_synthetic(path: &[u8], how: &How) -> bool {
-    let read_only = how.flags & (libc::O_ACCMODE | libc::O_CREAT | libc::O_TRUNC) == libc::O_RDONLY;
-    let last = path.rsplit(|&b| b == b'/').next().unwrap_or_default();
-    read_only && crate::procfs::is_synthetic_name(last)
 }
 
 /// Walks `path` and opens what it names, or creates it; the walk gate is

@@ -1,0 +1,158 @@
+//! The host pids behind the pids a sandbox process names under `/proc`.
+//! The container's procfs shows the processes of its pid namespace by
+//! their pids there; the sentry's `/proc` is the host's. A task's
+//! `status` lists its pid in every namespace from the host's down
+//! (`NSpid:`, `NStgid:`), the caller's own namespace last.
+
+use std::os::unix::fs::MetadataExt;
+
+use nix::errno::Errno;
+
+/// (dev, ino) of the pid namespace of host pid `pid`.
+pub fn pid_ns(pid: &str) -> Option<(u64, u64)> {
+    let m = std::fs::metadata(format!("/proc/{pid}/ns/pid")).ok()?;
+    Some((m.dev(), m.ino()))
+}
+
+/// The innermost id of a `status` text's line `key` (`NSpid:`...).
+fn innermost(status: &str, key: &str) -> Option<u32> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))?
+        .split_whitespace()
+        .last()?
+        .parse()
+        .ok()
+}
+
+/// The innermost pid of a `status` text's `NSpid:` line.
+pub fn ns_pid(status: &str) -> Option<u32> {
+    innermost(status, "NSpid:")
+}
+
+fn status(pid: &str) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).ok()
+}
+
+/// Host task `tid`'s process: its host pid, and its process and thread
+/// ids in its own pid namespace.
+pub fn own_ids(tid: u32) -> Option<(u32, u32, u32)> {
+    let s = status(&tid.to_string())?;
+    let host = s.lines().find_map(|l| l.strip_prefix("Tgid:"))?;
+    let host = host.trim().parse().ok()?;
+    Some((host, innermost(&s, "NStgid:")?, ns_pid(&s)?))
+}
+
+/// The host task whose file `path` names and the file's name, when the
+/// absolute container path `path` is `/proc/<pid>/<name>` or
+/// `/proc/<pid>/task/<tid>/<name>`, with `self`, `thread-self` and the
+/// `/proc/mounts` link (to `self/mounts`) as the caller's procfs reads
+/// them (`..` is taken lexically: nothing else under `/proc` that such a
+/// path crosses is a link). `ENOENT`: the pid names no process of the
+/// caller's pid namespace. `None`: not such a path.
+pub fn task_file(caller: u32, path: &[u8]) -> Option<Result<(u32, Vec<u8>), Errno>> {
+    let (host, pid, tid) = own_ids(caller)?;
+    let mut at: Vec<Vec<u8>> = Vec::new();
+    for name in path.split(|&b| b == b'/') {
+        let in_proc = at.len() == 1 && at[0] == b"proc";
+        match name {
+            b"" | b"." => {}
+            b".." => {
+                at.pop();
+            }
+            b"self" if in_proc => at.push(pid.to_string().into_bytes()),
+            b"thread-self" if in_proc => {
+                at.push(pid.to_string().into_bytes());
+                at.push(b"task".to_vec());
+                at.push(tid.to_string().into_bytes());
+            }
+            b"mounts" if in_proc => {
+                at.push(pid.to_string().into_bytes());
+                at.push(b"mounts".to_vec());
+            }
+            _ => at.push(name.to_vec()),
+        }
+    }
+    let number = |n: &[u8]| -> Option<u32> { std::str::from_utf8(n).ok()?.parse().ok() };
+    let (p, t, name) = match at.as_slice() {
+        [proc, p, name] if proc == b"proc" => (number(p)?, None, name),
+        [proc, p, task, t, name] if proc == b"proc" && task == b"task" => {
+            (number(p)?, Some(number(t)?), name)
+        }
+        _ => return None,
+    };
+    let process = if p == pid {
+        Some(host)
+    } else {
+        host_process(caller, p)
+    };
+    let task = match (process, t) {
+        (Some(h), None) => Some(h),
+        (Some(h), Some(t)) => host_thread(h, t),
+        (None, _) => None,
+    };
+    Some(task.map(|h| (h, name.clone())).ok_or(Errno::ENOENT))
+}
+
+/// The host pid of process `n` of the pid namespace of host task
+/// `caller`, if `n` names a process there (a thread id does not).
+pub fn host_process(caller: u32, n: u32) -> Option<u32> {
+    let ns = pid_ns(&caller.to_string())?;
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let name = entry.file_name();
+            let pid = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))?;
+            if pid_ns(pid) != Some(ns) || ns_pid(&status(pid)?) != Some(n) {
+                return None;
+            }
+            pid.parse().ok()
+        })
+}
+
+/// The host tid of thread `t` (its id in its own pid namespace) of host
+/// process `host`.
+pub fn host_thread(host: u32, t: u32) -> Option<u32> {
+    let tasks = std::fs::read_dir(format!("/proc/{host}/task")).ok()?;
+    tasks.flatten().find_map(|entry| {
+        let name = entry.file_name();
+        let tid = name.to_str()?;
+        (ns_pid(&status(&format!("{host}/task/{tid}"))?) == Some(t)).then(|| tid.parse().ok())?
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_of_this_process() {
+        assert_eq!(ns_pid("Name:\tsh\nNSpid:\t4242\t7\n"), Some(7));
+        let me = std::process::id();
+        let (host, pid, tid) = own_ids(me).unwrap();
+        // The test runs in one pid namespace: its ids are the host's.
+        assert_eq!((host, pid, tid), (me, me, me));
+        assert_eq!(host_process(me, pid), Some(me));
+        assert_eq!(host_thread(me, tid), Some(me));
+        assert_eq!(host_process(me, u32::MAX), None);
+    }
+
+    #[test]
+    fn paths_name_tasks() {
+        let me = std::process::id();
+        let file = |p: &str| task_file(me, p.as_bytes());
+        let mine = Some(Ok((me, b"mountinfo".to_vec())));
+        assert_eq!(file("/proc/self/mountinfo"), mine);
+        assert_eq!(file("/proc/thread-self/mountinfo"), mine);
+        assert_eq!(file(&format!("/proc/{me}/task/{me}/mountinfo")), mine);
+        assert_eq!(file("/proc/./self/../self/mountinfo"), mine);
+        assert_eq!(file("/proc/mounts"), Some(Ok((me, b"mounts".to_vec()))));
+        assert_eq!(file("/proc/4294967295/mounts"), Some(Err(Errno::ENOENT)));
+        assert_eq!(file("/proc/meminfo"), None);
+        assert_eq!(file("/proc/sys/kernel/mounts"), None);
+        assert_eq!(file("/etc/self/mounts"), None);
+    }
+}
