@@ -60,6 +60,17 @@ impl Handler for Gofer {
         Ok((ROOT, to_stat(&st)))
     }
 
+    fn handle_with_fd(&mut self, req: Request, fd: Option<OwnedFd>) -> Result<Response, Errno> {
+        match (req, fd) {
+            (Request::LinkFile { dir, name }, Some(file)) => {
+                let d = self.nodes.dir(dir)?;
+                nix::unistd::linkat(&file, "", d.as_fd(), os(&name), AtFlags::AT_EMPTY_PATH)?;
+                Ok(Reply::Ok.into())
+            }
+            (req, _) => self.handle(req),
+        }
+    }
+
     fn handle(&mut self, req: Request) -> Result<Response, Errno> {
         use Request::*;
         match req {
@@ -94,6 +105,15 @@ impl Handler for Gofer {
                 uid,
                 gid,
             } => self.create(dir, &name, flags, (mode, uid, gid)),
+            Tmpfile {
+                dir,
+                flags,
+                mode,
+                uid,
+                gid,
+            } => self.tmpfile(dir, flags, (mode, uid, gid)),
+            // Without its descriptor ([`Gofer::handle_with_fd`]).
+            LinkFile { .. } => Err(Errno::EBADF),
             Mkdir {
                 dir,
                 name,
@@ -226,6 +246,33 @@ impl Gofer {
                 node,
                 stat: to_stat(&now),
             },
+            fd: Some(file),
+        })
+    }
+
+    /// `openat(dir, ".", O_TMPFILE|flags, mode)`, then the owner.
+    fn tmpfile(
+        &mut self,
+        dir: Handle,
+        flags: u32,
+        (mode, uid, gid): (u32, u32, u32),
+    ) -> Result<Response, Errno> {
+        let excl = flags & libc::O_EXCL as u32;
+        let flags = open_flags(flags & !excl)? | OFlag::from_bits_truncate(excl as i32);
+        if flags.bits() & libc::O_ACCMODE == libc::O_RDONLY {
+            return Err(Errno::EINVAL);
+        }
+        let d = self.nodes.dir(dir)?;
+        let here = std::ffi::OsStr::new(".");
+        let file = open_beneath(d.as_fd(), here, flags | OFlag::O_TMPFILE, mode)?;
+        let (u, g) = owner(uid, gid);
+        nix::unistd::fchownat(&file, "", u, g, AtFlags::AT_EMPTY_PATH)?;
+        if mode & 0o6000 != 0 {
+            // chown cleared set-id bits.
+            nix::sys::stat::fchmod(&file, Mode::from_bits_truncate(mode))?;
+        }
+        Ok(Response {
+            reply: Reply::Opened,
             fd: Some(file),
         })
     }

@@ -294,11 +294,17 @@ static long signal_outside(void) {
 
 static long x32_getpid(void) { return syscall(0x40000000 | SYS_getpid); }
 
-/* A change to the rootfs the sentry never sees: an O_TMPFILE file given
- * a name with linkat(AT_EMPTY_PATH), both left to the kernel. Landlock
- * (moat's second wall behind seccomp) refuses the name. */
+/* A change to the rootfs the sentry never sees: a descriptor the kernel
+ * opened (O_PATH, left native) given a second name with
+ * linkat(AT_EMPTY_PATH). The sentry leaves the link of an O_PATH
+ * descriptor to the kernel, as it left its open; Landlock (moat's
+ * second wall behind seccomp) refuses the name. (An O_TMPFILE file is
+ * the gofer's, named through the sentry's checks.) */
 static long native_create(void) {
-  int fd = open("/tmp", O_TMPFILE | O_WRONLY, 0600);
+  int src = open("/tmp/moat-native-src", O_CREAT | O_WRONLY, 0600);
+  if (src < 0) return -1;
+  close(src);
+  int fd = open("/tmp/moat-native-src", O_PATH);
   if (fd < 0) return -1;
   unlink("/tmp/moat-native-create");
   long r = linkat(fd, "", AT_FDCWD, "/tmp/moat-native-create", AT_EMPTY_PATH);

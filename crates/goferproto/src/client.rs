@@ -1,6 +1,6 @@
 //! The blocking client the sentry uses: one request in flight per call.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 
@@ -104,7 +104,15 @@ impl Client {
 
     /// Send `msg` as it is (tests use this for malformed frames).
     pub fn call_raw(&mut self, msg: &[u8]) -> Result<(Reply, Option<OwnedFd>)> {
-        send(self.sock.as_fd(), msg, None).map_err(ClientError::Io)?;
+        self.call_raw_with(msg, None)
+    }
+
+    fn call_raw_with(
+        &mut self,
+        msg: &[u8],
+        fd: Option<BorrowedFd>,
+    ) -> Result<(Reply, Option<OwnedFd>)> {
+        send(self.sock.as_fd(), msg, fd).map_err(ClientError::Io)?;
         let got =
             recv_spin(self.sock.as_fd(), &mut self.buf, CLIENT_SPIN).map_err(ClientError::Io)?;
         if got.len == 0 && !got.truncated {
@@ -189,6 +197,32 @@ impl Client {
         self.fd(&Request::Open {
             node,
             flags: flags as u32,
+        })
+    }
+
+    /// A name in `dir` for the file `file` (`linkat` with `AT_EMPTY_PATH`).
+    pub fn link_file(&mut self, file: BorrowedFd, dir: Handle, name: &Name) -> Result<()> {
+        let name = name.clone();
+        let msg = Request::LinkFile { dir, name }.encode()?;
+        match self.call_raw_with(&msg, Some(file))? {
+            (Reply::Ok, _) => Ok(()),
+            _ => Err(ClientError::Unexpected("expected ok")),
+        }
+    }
+
+    /// An unnamed file in `dir` (`O_TMPFILE`); `(mode, uid, gid)` are final.
+    pub fn tmpfile(
+        &mut self,
+        dir: Handle,
+        flags: i32,
+        (mode, uid, gid): (u32, u32, u32),
+    ) -> Result<OwnedFd> {
+        self.fd(&Request::Tmpfile {
+            dir,
+            flags: flags as u32,
+            mode,
+            uid,
+            gid,
         })
     }
 

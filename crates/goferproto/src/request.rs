@@ -141,6 +141,21 @@ pub enum Request {
     },
     /// Release handles (unknown ones are ignored). Reply: `Ok`.
     Close { nodes: Vec<Handle> },
+    /// A name in `dir` for the file whose descriptor comes with the
+    /// request (`SCM_RIGHTS`): `linkat(fd, "", dir, name, AT_EMPTY_PATH)`
+    /// (an `O_TMPFILE` file the gofer opened). No handle. Reply: `Ok`
+    /// (version 3).
+    LinkFile { dir: Handle, name: Name },
+    /// An unnamed regular file in `dir` (`O_TMPFILE`), opened with
+    /// `flags` ([`Request::Open`]'s, not access mode 3, and `O_EXCL`:
+    /// never linkable). No handle. Reply: `Opened` + fd (version 3).
+    Tmpfile {
+        dir: Handle,
+        flags: u32,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
 }
 
 mod tag {
@@ -168,6 +183,8 @@ mod tag {
     pub const CONNECT: u8 = 22;
     pub const CLOSE: u8 = 23;
     pub const WALK_PATH: u8 = 24;
+    pub const TMPFILE: u8 = 25;
+    pub const LINK_FILE: u8 = 26;
 }
 
 fn perm(mode: u32) -> Result<u32, ProtoError> {
@@ -240,6 +257,24 @@ impl Request {
                 w.u32(u32::try_from(names.len()).unwrap_or(u32::MAX));
                 for n in names {
                     w.name(n);
+                }
+            }
+            LinkFile { dir, name } => {
+                w.u8(tag::LINK_FILE);
+                w.u64(*dir);
+                w.name(name);
+            }
+            Tmpfile {
+                dir,
+                flags,
+                mode,
+                uid,
+                gid,
+            } => {
+                w.u8(tag::TMPFILE);
+                w.u64(*dir);
+                for v in [*flags, *mode, *uid, *gid] {
+                    w.u32(v);
                 }
             }
             _ => self.put_create(w),
@@ -435,6 +470,17 @@ impl Request {
             tag::UNLINK..=tag::GETDENTS => Request::get_other(t, &mut r)?,
             tag::GET_XATTR..=tag::CLOSE => Request::get_xattr_socket(t, &mut r)?,
             tag::WALK_PATH => Request::get_walk_path(&mut r)?,
+            tag::LINK_FILE => Request::LinkFile {
+                dir: r.u64()?,
+                name: r.name()?,
+            },
+            tag::TMPFILE => Request::Tmpfile {
+                dir: r.u64()?,
+                flags: r.u32()?,
+                mode: perm(r.u32()?)?,
+                uid: r.u32()?,
+                gid: r.u32()?,
+            },
             _ => return Err(ProtoError::UnknownTag(t)),
         };
         r.finish()?;

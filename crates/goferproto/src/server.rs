@@ -35,6 +35,12 @@ pub trait Handler {
     fn root(&mut self) -> Result<(Handle, Stat), Errno>;
     /// Answer one request (never `Version`); `Err` replies with the errno.
     fn handle(&mut self, req: Request) -> Result<Response, Errno>;
+    /// Answer a request with the descriptor the client attached, if any
+    /// (`LinkFile` takes one); by default the descriptor is closed.
+    fn handle_with_fd(&mut self, req: Request, fd: Option<OwnedFd>) -> Result<Response, Errno> {
+        drop(fd);
+        self.handle(req)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +63,7 @@ pub fn serve<H: Handler>(sock: BorrowedFd, handler: &mut H) -> Result<(), ServeE
     let mut buf = vec![0u8; MAX_MESSAGE];
     let mut greeted = false;
     loop {
-        // Descriptors a client attaches to a request are closed here.
+        // A descriptor a client attaches goes to the handler.
         let got = recv_spin(sock, &mut buf, SERVER_SPIN).map_err(ServeError::Io)?;
         let resp = if got.truncated {
             Err(Errno::EMSGSIZE)
@@ -68,7 +74,7 @@ pub fn serve<H: Handler>(sock: BorrowedFd, handler: &mut H) -> Result<(), ServeE
                 Err(e) => Err(decode_errno(&e)),
                 Ok(Request::Version { version }) => handshake(handler, version, &mut greeted),
                 Ok(_) if !greeted => Err(Errno::EPROTO),
-                Ok(req) => handler.handle(req),
+                Ok(req) => handler.handle_with_fd(req, got.fd),
             }
         };
         if !reply(sock, resp)? {

@@ -58,6 +58,14 @@ fn all_requests() -> Vec<Request> {
             node: 4,
             flags: libc::O_RDWR as u32,
         },
+        LinkFile { dir: 1, name: n() },
+        Tmpfile {
+            dir: 1,
+            flags: (libc::O_RDWR | libc::O_EXCL) as u32,
+            mode: 0o600,
+            uid: 1000,
+            gid: 1000,
+        },
         Create {
             dir: 1,
             name: n(),
@@ -231,7 +239,7 @@ fn every_request_round_trips() {
     tags.dedup();
     assert_eq!(
         tags,
-        (1..=24).collect::<Vec<u8>>(),
+        (1..=26).collect::<Vec<u8>>(),
         "every request tag is covered"
     );
 }
@@ -318,7 +326,7 @@ fn malformed_frames_are_errors() {
     let table: Vec<(&str, Vec<u8>, ProtoError)> = vec![
         ("empty", vec![], ProtoError::Empty),
         ("unknown tag 0", vec![0], ProtoError::UnknownTag(0)),
-        ("unknown tag 25", vec![25, 0, 0], ProtoError::UnknownTag(25)),
+        ("unknown tag 27", vec![27, 0, 0], ProtoError::UnknownTag(27)),
         (
             "walk of no names",
             vec![24, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
@@ -409,6 +417,13 @@ fn invalid_fields_do_not_encode() {
             name: name("a"),
             flags: 0,
             mode: 0o10000,
+            uid: 0,
+            gid: 0,
+        },
+        Tmpfile {
+            dir: 1,
+            flags: 2,
+            mode: 0o100600,
             uid: 0,
             gid: 0,
         },

@@ -8,8 +8,21 @@
 //! `fs.protected_hardlinks` ([`may_link`]: `EPERM`); `may_create`
 //! (`EACCES`); a directory is `EPERM`. The gofer's kernel answers
 //! `EXDEV` across mounts (after those checks, where Linux answers it
-//! before them). An empty old path with
-//! `AT_EMPTY_PATH` links a descriptor and runs natively.
+//! before them).
+//!
+//! A file named by the caller's descriptor, with an empty old path and
+//! `AT_EMPTY_PATH` or as `/proc/self/fd/N` (`thread-self` too) with
+//! `AT_SYMLINK_FOLLOW` (how an `O_TMPFILE` file is given a name), is
+//! linked by the gofer from a copy of that descriptor ([`link_file`]):
+//! the same checks on the new name and `may_linkat` on the file; a
+//! directory is `EPERM`; a file with no name that may not get one
+//! (`O_TMPFILE|O_EXCL`, a removed file) `ENOENT`, and one on another
+//! mount `EXDEV`, from the gofer's kernel. Not mirrored: Linux lets only
+//! the descriptor's opener (same credentials) or a holder of
+//! `CAP_DAC_READ_SEARCH` link by `AT_EMPTY_PATH`; here anyone who holds
+//! the descriptor and passes `may_linkat` may (as with a path). Other
+//! descriptors (`O_PATH` ones, which the kernel opened, and those of
+//! mounts the gofer does not share: `EXDEV`) run natively.
 //!
 //! symlinkat, as `do_symlinkat`: an empty target is `ENOENT`; then
 //! `filename_create` and `may_create`; the link belongs to the caller's
@@ -17,9 +30,13 @@
 
 use std::sync::OnceLock;
 
+use std::os::fd::{AsFd, OwnedFd};
+
+use moat_goferproto::Stat;
 use moat_vfs::{Resolved, WalkFlags};
 use nix::errno::Errno;
 
+use super::caller_fd;
 use super::mutate::{answer, errno, fresh_stat, status_of, with_entry, Answer, Entry};
 use super::path::{read_path, walk, As};
 use super::Call;
@@ -71,7 +88,10 @@ fn make_link(call: &mut Call, old: (i32, u64), new: (i32, u64), flags: i32) -> R
     let Some(files) = call.kernel.files.clone() else {
         return answer(call, Ok(None));
     };
-    let r = link_op(call, &files, old, new, flags);
+    let r = match by_descriptor(&old, flags) {
+        Some(fd) => link_file(call, &files, fd, new),
+        None => link_op(call, &files, old, new, flags),
+    };
     files.trim();
     answer(call, r)
 }
@@ -123,6 +143,95 @@ fn link_op(
         })
         .map_err(errno)?;
     Ok(Some(0))
+}
+
+/// The caller's descriptor the old path of a linkat names: an empty path
+/// with `AT_EMPTY_PATH` (the dirfd), `/proc/self/fd/N` followed; and
+/// the errno of a descriptor not open (`EBADF`, or the walk's `ENOENT`).
+fn by_descriptor((dirfd, path): &(i32, Vec<u8>), flags: i32) -> Option<(i32, Errno)> {
+    if path.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
+        return (*dirfd >= 0).then_some((*dirfd, Errno::EBADF));
+    }
+    if flags & libc::AT_SYMLINK_FOLLOW == 0 {
+        return None;
+    }
+    let rest = path
+        .strip_prefix(b"/proc/self/fd/")
+        .or_else(|| path.strip_prefix(b"/proc/thread-self/fd/"))?;
+    let n = std::str::from_utf8(rest).ok()?;
+    if !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((n.parse().ok()?, Errno::ENOENT))
+}
+
+/// Links the file of the caller's descriptor `fd` at `new`; `closed`:
+/// the errno if `fd` is not open.
+fn link_file(
+    call: &mut Call,
+    files: &Files,
+    (fd, closed): (i32, Errno),
+    (dirfd, new): (i32, Vec<u8>),
+) -> Answer {
+    if opened_with_path(call.pid, fd) {
+        return Ok(None);
+    }
+    let file = caller_fd::take(call, fd).map_err(|e| match e {
+        Errno::EBADF => closed,
+        e => e,
+    })?;
+    let st = stat_of_file(&file)?;
+    let parent = WalkFlags::parent();
+    let Some((w, read)) = walk(call, files, dirfd, &new, &parent, As::Fs)? else {
+        return Ok(None);
+    };
+    let Some(e) = Entry::of(files, &w.resolved)? else {
+        return Ok(None);
+    };
+    let status = status_of(call, read)?;
+    let name = e.new_name(files, false)?;
+    let refuse = |err| Err(e.dir.read_only_first(files, err));
+    if let Err(err) = may_link(&status, &st, protected_hardlinks()) {
+        return refuse(err);
+    }
+    e.may_create(files, &status)?;
+    if is_dir(&st) {
+        return refuse(Errno::EPERM);
+    }
+    call.still_pending()?;
+    let linked = files
+        .gofer
+        .with_client(|c| c.link_file(file.as_fd(), e.dir.node.0, &name));
+    match linked {
+        // A file the gofer did not open (one of a mount the kernel
+        // serves) or another mount's: the kernel's to link or refuse.
+        Err(err) if err.0 == libc::EXDEV => Ok(None),
+        r => r.map(|()| Some(0)).map_err(errno),
+    }
+}
+
+/// The caller's descriptor `fd` is an `O_PATH` one: the kernel opened it
+/// (the sentry leaves `O_PATH` opens native), so it links it too.
+fn opened_with_path(pid: u32, fd: i32) -> bool {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap_or_default();
+    let flags = info.lines().find_map(|l| l.strip_prefix("flags:"));
+    flags
+        .and_then(|f| i32::from_str_radix(f.trim(), 8).ok())
+        .is_some_and(|f| f & libc::O_PATH != 0)
+}
+
+/// The attributes `may_linkat` looks at, of an open file.
+fn stat_of_file(file: &OwnedFd) -> Result<Stat, Errno> {
+    let st = nix::sys::stat::fstat(file)?;
+    Ok(Stat {
+        dev: st.st_dev,
+        ino: st.st_ino,
+        mode: st.st_mode,
+        nlink: st.st_nlink,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        ..Stat::default()
+    })
 }
 
 fn make_symlink(call: &mut Call, target: u64, dirfd: i32, path: u64) -> Result<i64, Errno> {

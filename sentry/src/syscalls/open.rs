@@ -34,10 +34,15 @@
 //! `/proc/cpuinfo`, `/proc/loadavg`, `/proc/<pid>/mountinfo`...) gets the
 //! sentry's file instead of the kernel's ([`super::proc_open`]).
 //!
+//! - `O_TMPFILE` ([`tmpfile`], `do_tmpfile`): the directory walked
+//!   (`ENOTDIR`), `EROFS` on a read-only mount, then write and search
+//!   permission on it; mode and owner as for `O_CREAT`; the gofer makes
+//!   the file.
+//!
 //! Run natively (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`), as before the sentry
 //! served opens: FIFOs, sockets and device nodes found on the gofer's tree
 //! (a FIFO's open would block the gofer; devices are the device cgroup's
-//! business), `O_TMPFILE`, `O_PATH` (`NOTIF_ADDFD` takes no `O_PATH` file,
+//! business), `O_PATH` (`NOTIF_ADDFD` takes no `O_PATH` file,
 //! and such a descriptor reads and writes nothing: the kernel's own walk
 //! checks the caller's search permission), and whatever
 //! [`super::path::walk`] leaves to the kernel (`/proc`, `/sys`, `/dev`,
@@ -58,7 +63,7 @@ use super::Call;
 use crate::fs::caller::Status;
 use crate::fs::perm::{
     is_dir, is_reg, may_create_in, new_owner, owner_or_capable, permitted, special, R_OK,
-    ST_RDONLY, W_OK,
+    ST_RDONLY, W_OK, X_OK,
 };
 use crate::fs::Files;
 
@@ -250,12 +255,16 @@ fn open_at(call: &mut Call, dirfd: i32, path: u64, how: How) -> Result<i64, Errn
         call.continue_natively();
         return Ok(0);
     };
-    if how.flags & (O_TMPFILE_BIT | libc::O_PATH) != 0 {
+    if how.flags & libc::O_PATH != 0 {
         call.continue_natively();
         return Ok(0);
     }
     let path = read_path(call, path)?;
-    let mut opened = open_path(call, &files, dirfd, &path, &how);
+    let mut opened = if how.flags & O_TMPFILE_BIT != 0 {
+        tmpfile(call, &files, dirfd, &path, &how).map(|fd| fd.map_or(Opened::Native, Opened::Fd))
+    } else {
+        open_path(call, &files, dirfd, &path, &how)
+    };
     if matches!(opened, Ok(Opened::Native)) {
         if let Some(fd) = super::proc_open::open(call, &files, dirfd, &path, how.flags) {
             opened = fd.map(Opened::Fd);
@@ -415,6 +424,46 @@ fn create(
         files.gofer.release(h);
         fd
     }))
+}
+
+/// An unnamed file in the directory `path` names (`O_TMPFILE`), as
+/// `do_tmpfile` makes it: the directory walked (`ENOTDIR`, `ENOENT`),
+/// `EROFS` on a read-only mount, then write and search permission on the
+/// directory (`EACCES`); mode and owner as for `O_CREAT`.
+fn tmpfile(
+    call: &Call,
+    files: &Files,
+    dirfd: i32,
+    path: &[u8],
+    how: &How,
+) -> Result<Option<OwnedFd>, Errno> {
+    let walk_as = how.flags & !(libc::O_ACCMODE | O_TMPFILE_BIT | libc::O_TRUNC);
+    let flags = WalkFlags::open(walk_as | libc::O_DIRECTORY, how.resolve)
+        .map_err(|e| Errno::from_raw(e.0))?;
+    let Some((walked, status)) = walk(call, files, dirfd, path, &flags, As::Fs)? else {
+        return Ok(None);
+    };
+    let Resolved::Found(loc) = &walked.resolved else {
+        return Err(Errno::ENOENT);
+    };
+    let (Some(dir), Some(st)) = (files.gofer_node(loc), stat_of(files, loc)?) else {
+        return Ok(None);
+    };
+    let Some(statfs) = from_gofer(files.gofer.statfs(dir))? else {
+        return Ok(None);
+    };
+    if statfs.flags & ST_RDONLY != 0 {
+        return Err(Errno::EROFS);
+    }
+    let status = status_of(call, status)?;
+    permitted(&status.fs_creds(), &st, W_OK | X_OK, 0)?;
+    let mode = (how.mode & !status.umask & 0o7777) | libc::S_IFREG;
+    let (uid, gid, mode) = new_owner(&status, &st, mode);
+    let flags = how.flags & (FORWARDED | libc::O_EXCL) & !(libc::O_TRUNC | libc::O_DIRECTORY);
+    let fd = files
+        .gofer
+        .with_client(|c| c.tmpfile(dir.0, flags, (mode & 0o7777, uid, gid)));
+    from_gofer(fd)
 }
 
 #[cfg(test)]
