@@ -257,7 +257,7 @@ pub fn checked_allowlist_filter(
     a.ret(bpf::errno(libc::EPERM as u32));
     for (l, checks) in blocks {
         a.bind(l);
-        crate::filter::emit_alternatives(&mut a, &[checks], libc::EPERM);
+        crate::filter::emit_alternatives(&mut a, &[checks], bpf::errno(libc::EPERM as u32));
     }
     a.bind(allow);
     a.ret(bpf::RET_ALLOW);

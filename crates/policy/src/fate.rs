@@ -44,6 +44,13 @@ pub enum Fate {
     /// it (the file calls the sentry resolves). Unlike an emulated call,
     /// the OCI profile's verdict on it still applies first.
     Supervised { handler: &'static str },
+    /// Allowed in the kernel when, for at least one of the alternatives,
+    /// every check holds (the cheap case: `sendto` without an address);
+    /// otherwise [`Fate::Supervised`].
+    SupervisedUnless {
+        native_if: &'static [&'static [ArgCheck]],
+        handler: &'static str,
+    },
     /// Fails in the kernel with `errno` (`SECCOMP_RET_ERRNO`); the sentry
     /// never sees it.
     Denied { errno: i32 },
@@ -61,7 +68,9 @@ impl Entry {
     /// The sentry handler module, for emulated calls.
     pub fn handler(&self) -> Option<&'static str> {
         match self.fate {
-            Fate::Emulated { handler } | Fate::Supervised { handler } => Some(handler),
+            Fate::Emulated { handler }
+            | Fate::Supervised { handler }
+            | Fate::SupervisedUnless { handler, .. } => Some(handler),
             _ => None,
         }
     }
@@ -123,6 +132,10 @@ pub(crate) fn render(entries: &[Entry]) -> String {
             ),
             Fate::Emulated { handler } => ("emulated", (*handler).to_string()),
             Fate::Supervised { handler } => ("supervised", (*handler).to_string()),
+            Fate::SupervisedUnless { native_if, handler } => (
+                "supervised",
+                format!("{handler}, native if {}", describe(native_if)),
+            ),
             Fate::Denied { errno } => ("denied", errno_name(*errno)),
         };
         let line = format!("{:>3}  {:<24} {:<10} {detail}", e.nr, e.name, fate);

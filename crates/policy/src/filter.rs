@@ -3,7 +3,9 @@
 //! Layout: the prologue (architecture, x32), a binary search over the
 //! syscall number whose leaves return a constant verdict, then one block
 //! per argument-checked call. Native → ALLOW, emulated → USER_NOTIF,
-//! denied → ERRNO, numbers not in the table → ERRNO(ENOSYS).
+//! denied → ERRNO, numbers not in the table → ERRNO(ENOSYS); an
+//! argument-checked call is ALLOW when its checks hold, else ERRNO
+//! (native-if) or USER_NOTIF (supervised unless).
 
 use std::collections::BTreeMap;
 
@@ -31,7 +33,12 @@ fn compile() -> Result<Vec<libc::sock_filter>, PolicyError> {
     bpf::prologue(&mut a);
     let blocks: BTreeMap<u32, Label> = table()
         .iter()
-        .filter(|e| matches!(e.fate, Fate::NativeIf { .. }))
+        .filter(|e| {
+            matches!(
+                e.fate,
+                Fate::NativeIf { .. } | Fate::SupervisedUnless { .. }
+            )
+        })
         .map(|e| (e.nr, a.label()))
         .collect();
     let verdict = |nr: u32| match lookup_nr(nr).map(|e| &e.fate) {
@@ -39,7 +46,7 @@ fn compile() -> Result<Vec<libc::sock_filter>, PolicyError> {
         Some(Fate::Native) => Target::Ret(bpf::RET_ALLOW),
         Some(Fate::Emulated { .. } | Fate::Supervised { .. }) => Target::Ret(bpf::RET_USER_NOTIF),
         Some(Fate::Denied { errno }) => Target::Ret(bpf::errno(*errno as u32)),
-        Some(Fate::NativeIf { .. }) => match blocks.get(&nr) {
+        Some(Fate::NativeIf { .. } | Fate::SupervisedUnless { .. }) => match blocks.get(&nr) {
             Some(l) => Target::Block(*l),
             None => Target::Ret(bpf::errno(libc::ENOSYS as u32)),
         },
@@ -48,15 +55,21 @@ fn compile() -> Result<Vec<libc::sock_filter>, PolicyError> {
     dispatch::emit(&mut a, &segs);
     for (nr, label) in &blocks {
         a.bind(*label);
-        if let Some(Fate::NativeIf { any_of, errno }) = lookup_nr(*nr).map(|e| &e.fate) {
-            emit_alternatives(&mut a, any_of, *errno);
+        match lookup_nr(*nr).map(|e| &e.fate) {
+            Some(Fate::NativeIf { any_of, errno }) => {
+                emit_alternatives(&mut a, any_of, bpf::errno(*errno as u32))
+            }
+            Some(Fate::SupervisedUnless { native_if, .. }) => {
+                emit_alternatives(&mut a, native_if, bpf::RET_USER_NOTIF)
+            }
+            _ => {}
         }
     }
     a.finish()
 }
 
-/// ALLOW when every check of one alternative holds, else ERRNO(`errno`).
-pub(crate) fn emit_alternatives(a: &mut Asm, any_of: &[&[ArgCheck]], errno: i32) {
+/// ALLOW when every check of one alternative holds, else `otherwise`.
+pub(crate) fn emit_alternatives(a: &mut Asm, any_of: &[&[ArgCheck]], otherwise: u32) {
     for all in any_of {
         let next = a.label();
         for c in all.iter() {
@@ -65,7 +78,7 @@ pub(crate) fn emit_alternatives(a: &mut Asm, any_of: &[&[ArgCheck]], errno: i32)
         a.ret(bpf::RET_ALLOW);
         a.bind(next);
     }
-    a.ret(bpf::errno(errno as u32));
+    a.ret(otherwise);
 }
 
 fn cmp(c: &ArgCheck) -> Cmp {

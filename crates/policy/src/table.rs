@@ -76,6 +76,15 @@ static SOCKET: &[&[ArgCheck]] = &[
     ],
 ];
 static SOCKETPAIR: &[&[ArgCheck]] = &[&[int_is(0, libc::AF_UNIX)]];
+/// `sendto` the sentry need not see: no address (a connected socket's
+/// `send`), or one of the size of an IPv4 or IPv6 address (16, 28
+/// bytes). A path Unix address of either size is not seen either (the
+/// filter cannot read the address): the caller's kernel checks it alone.
+static SENDTO_NATIVE: &[&[ArgCheck]] = &[
+    &[check(4, u64::MAX, CmpOp::Eq, 0)],
+    &[int_is(5, 16)],
+    &[int_is(5, 28)],
+];
 const fn native(nr: u32, name: &'static str) -> Entry {
     Entry {
         nr,
@@ -110,6 +119,19 @@ const fn supervised(nr: u32, name: &'static str, handler: &'static str) -> Entry
         nr,
         name,
         fate: Fate::Supervised { handler },
+    }
+}
+
+const fn supervised_unless(
+    nr: u32,
+    name: &'static str,
+    handler: &'static str,
+    native_if: &'static [&'static [ArgCheck]],
+) -> Entry {
+    Entry {
+        nr,
+        name,
+        fate: Fate::SupervisedUnless { native_if, handler },
     }
 }
 
@@ -167,7 +189,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native_if(41, "socket", SOCKET, EAFNOSUPPORT), // unix, inet, inet6 (not raw), netlink (route only)
     supervised(42, "connect", "unix"),
     native(43, "accept"),
-    native(44, "sendto"),
+    supervised_unless(44, "sendto", "unix", SENDTO_NATIVE),
     native(45, "recvfrom"),
     native(46, "sendmsg"),
     native(47, "recvmsg"),

@@ -145,6 +145,7 @@ pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
         ("inotify", "inotify_add_watch") => inotify::inotify_add_watch,
         ("unix", "bind") => unix::bind,
         ("unix", "connect") => unix::connect,
+        ("unix", "sendto") => unix::sendto,
         ("statfs", "statfs") => statfs::statfs,
         ("readlink", "readlinkat") => readlink::readlinkat,
         ("readlink", "readlink") => readlink::readlink,

@@ -1,4 +1,5 @@
-//! `bind(2)` and `connect(2)` of Unix sockets with a file-system path,
+//! `bind(2)`, `connect(2)` and `sendto(2)` of Unix sockets with a
+//! file-system path,
 //! checked, then allowed: the sentry walks the path as Linux's
 //! `unix_bind_bsd`/`unix_find_bsd` do, answers their errors, and lets
 //! the kernel run the call (`continue_natively`). Every other address
@@ -15,6 +16,13 @@
 //! - `connect`: the walk following symlinks, write permission on what it
 //!   names (`EACCES`; a read-only mount is no `EROFS` here), then
 //!   anything but a socket file is `ECONNREFUSED`.
+//! - `sendto` with an address, on a datagram socket: the same lookup as
+//!   `connect` (`unix_dgram_sendmsg` finds its peer with `unix_find_bsd`
+//!   too). Stream and seqpacket sockets ignore or refuse the address
+//!   without looking it up, so their calls continue at once. A `sendto`
+//!   without an address (`send` on a connected socket) or with one of 16
+//!   or 28 bytes (IPv4, IPv6) never reaches the sentry: the seccomp
+//!   filter lets it through (`moat policy`).
 //!
 //! Why the kernel and not the gofer makes the call: the kernel records
 //! the address as the caller wrote it (`getsockname`, `getpeername`, and
@@ -23,8 +31,11 @@
 //! without walking the caller's path itself; and a stream `connect`
 //! made by the gofer would give the server the gofer's credentials as
 //! the peer's (`SO_PEERCRED`: root), not the caller's. So Landlock keeps
-//! `MAKE_SOCK` on the gofer's tree. `sendto`/`sendmsg` with a path
-//! address (Unix datagrams) are not supervised at all.
+//! `MAKE_SOCK` on the gofer's tree. `sendmsg` (and `sendmmsg`) with a path
+//! address is not supervised: its address lies in the `msghdr`, which
+//! the filter cannot read, and stopping every `sendmsg` of the workload
+//! at the sentry to find the few with a path would cost each message a
+//! round trip; the caller's kernel checks those alone.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -44,7 +55,7 @@ const SUN_PATH: usize = 2;
 /// bind(fd, addr, addrlen)
 pub fn bind(call: &mut Call) -> Result<i64, Errno> {
     let [fd, addr, len, ..] = call.args;
-    let Some(path) = unix_path(call, fd as i32, addr, len as i32) else {
+    let Some((path, _)) = unix_path(call, fd as i32, addr, len as i32) else {
         return native(call);
     };
     with_entry(call, libc::AT_FDCWD, &path, |_, files, e, status| {
@@ -60,14 +71,30 @@ pub fn bind(call: &mut Call) -> Result<i64, Errno> {
 /// connect(fd, addr, addrlen)
 pub fn connect(call: &mut Call) -> Result<i64, Errno> {
     let [fd, addr, len, ..] = call.args;
-    let Some(path) = unix_path(call, fd as i32, addr, len as i32) else {
+    let Some((path, _)) = unix_path(call, fd as i32, addr, len as i32) else {
         return native(call);
     };
+    find_peer(call, &path)
+}
+
+/// sendto(fd, buf, len, flags, addr, addrlen)
+pub fn sendto(call: &mut Call) -> Result<i64, Errno> {
+    let [fd, _, _, _, addr, len] = call.args;
+    match unix_path(call, fd as i32, addr, len as i32) {
+        Some((path, sock)) if sock_opt(&sock, libc::SO_TYPE) == Some(libc::SOCK_DGRAM) => {
+            find_peer(call, &path)
+        }
+        _ => native(call),
+    }
+}
+
+/// `unix_find_bsd`: the socket file at `path`, writable by the caller.
+fn find_peer(call: &mut Call, path: &[u8]) -> Result<i64, Errno> {
     let flags = WalkFlags::default();
     with_target(
         call,
         libc::AT_FDCWD,
-        &path,
+        path,
         &flags,
         |_, _, t, status| -> Answer {
             // path_permission: the permission bits; a read-only mount is
@@ -87,10 +114,10 @@ fn native(call: &mut Call) -> Result<i64, Errno> {
 }
 
 /// The path of an AF_UNIX path address given for the caller's AF_UNIX
-/// socket `fd`; `None` for anything the kernel answers alone (other
-/// families, abstract and unnamed addresses, bad lengths or pointers,
-/// bad descriptors, other sockets).
-fn unix_path(call: &mut Call, fd: i32, addr: u64, len: i32) -> Option<Vec<u8>> {
+/// socket `fd`, and a copy of the socket; `None` for anything the kernel
+/// answers alone (other families, abstract and unnamed addresses, bad
+/// lengths or pointers, bad descriptors, other sockets).
+fn unix_path(call: &mut Call, fd: i32, addr: u64, len: i32) -> Option<(Vec<u8>, OwnedFd)> {
     let len = u64::try_from(len).ok()?;
     if len <= SUN_PATH as u64 || len > SOCKADDR_UN {
         return None;
@@ -106,11 +133,12 @@ fn unix_path(call: &mut Call, fd: i32, addr: u64, len: i32) -> Option<Vec<u8>> {
         return None;
     }
     let sock = caller_fd::take(call, fd).ok()?;
-    (domain(&sock)? == libc::AF_UNIX).then(|| path.to_vec())
+    (sock_opt(&sock, libc::SO_DOMAIN)? == libc::AF_UNIX).then(|| (path.to_vec(), sock))
 }
 
-/// `SO_DOMAIN` of the socket `fd` (`None`: not a socket).
-fn domain(fd: &OwnedFd) -> Option<i32> {
+/// The `SOL_SOCKET` option `opt` (`SO_DOMAIN`, `SO_TYPE`) of the socket
+/// `fd` (`None`: not a socket).
+fn sock_opt(fd: &OwnedFd, opt: libc::c_int) -> Option<i32> {
     let mut v: libc::c_int = 0;
     let mut n = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: getsockopt writes at most `n` bytes into `v` and updates `n`.
@@ -118,7 +146,7 @@ fn domain(fd: &OwnedFd) -> Option<i32> {
         libc::getsockopt(
             fd.as_raw_fd(),
             libc::SOL_SOCKET,
-            libc::SO_DOMAIN,
+            opt,
             (&mut v as *mut libc::c_int).cast(),
             &mut n,
         )
