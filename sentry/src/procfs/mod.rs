@@ -25,7 +25,9 @@
 //! A synthetic file is a fresh memfd holding the text, handed to the
 //! caller read-only (reopened `O_RDONLY` through `/proc/self/fd`), so
 //! `read`, `pread`, `lseek` and `mmap` behave as on a regular file and a
-//! write fails with `EBADF`.
+//! write fails with `EBADF`. It is a snapshot: a mount table read again
+//! through the same descriptor does not change, and `poll` for `POLLPRI`
+//! (how `findmnt --poll` waits for a mount change) never reports one.
 
 mod cpus;
 mod loadavg;

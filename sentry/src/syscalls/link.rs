@@ -255,3 +255,31 @@ fn make_symlink(call: &mut Call, target: u64, dirfd: i32, path: u64) -> Result<i
         Ok(Some(0))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_named_by_a_linkat() {
+        let empty = libc::AT_EMPTY_PATH;
+        let follow = libc::AT_SYMLINK_FOLLOW;
+        let old = |fd: i32, p: &str| (fd, p.as_bytes().to_vec());
+        assert_eq!(by_descriptor(&old(5, ""), empty), Some((5, Errno::EBADF)));
+        assert_eq!(by_descriptor(&old(libc::AT_FDCWD, ""), empty), None);
+        assert_eq!(by_descriptor(&old(5, ""), 0), None);
+        let proc = old(libc::AT_FDCWD, "/proc/self/fd/7");
+        assert_eq!(by_descriptor(&proc, follow), Some((7, Errno::ENOENT)));
+        assert_eq!(by_descriptor(&proc, 0), None);
+        let thread = old(libc::AT_FDCWD, "/proc/thread-self/fd/12");
+        assert_eq!(by_descriptor(&thread, follow), Some((12, Errno::ENOENT)));
+        for p in [
+            "/proc/self/fd/",
+            "/proc/self/fd/7/",
+            "/proc/self/fd/+7",
+            "/tmp/x",
+        ] {
+            assert_eq!(by_descriptor(&old(libc::AT_FDCWD, p), follow), None, "{p}");
+        }
+    }
+}
