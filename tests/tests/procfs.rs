@@ -124,3 +124,54 @@ fn no_host_device_or_interrupt_is_listed() {
     assert!(host_irqs.lines().count() > 1);
     assert_eq!(*intr, "intr 0\n");
 }
+
+/// Each way of naming a table opens (or fails) as under runc, and what
+/// opens under moat names no host path.
+#[test]
+fn every_way_of_naming_a_table_opens_as_under_runc() {
+    let script = r#"
+import os, threading
+def t(label, f):
+    try:
+        text = f()
+        leak = "/var/lib/docker" in text or "lowerdir" in text
+        print(label, "ok" if " /proc " in text else "empty", "LEAK" if leak and os.environ.get("MOAT") else "")
+    except OSError as e:
+        print(label, e.strerror)
+def rd(path, flags=0, **kw):
+    fd = os.open(path, os.O_RDONLY | flags, **kw)
+    with os.fdopen(fd) as f:
+        return f.read()
+t("dirfd-pid", lambda: rd("mountinfo", dir_fd=os.open("/proc/1", os.O_RDONLY)))
+p = os.open("/proc", os.O_RDONLY)
+t("dirfd-proc", lambda: rd("self/mountstats", dir_fd=p))
+t("dirfd-proc-link", lambda: rd("mounts", dir_fd=p))
+t("nofollow-link", lambda: rd("/proc/mounts", os.O_NOFOLLOW))
+t("nofollow", lambda: rd("/proc/self/mounts", os.O_NOFOLLOW))
+t("dotdot", lambda: rd("/proc/sys/../self/mountinfo"))
+def thread():
+    tid = threading.get_native_id()
+    t("thread-self", lambda: rd("/proc/thread-self/mountinfo"))
+    t("tid", lambda: rd(f"/proc/{tid}/mountinfo"))
+    t("task", lambda: rd(f"/proc/self/task/{tid}/mounts"))
+    t("task-of-other", lambda: rd(f"/proc/1/task/{tid}/mounts"))
+x = threading.Thread(target=thread); x.start(); x.join()
+t("missing", lambda: rd("/proc/4194000/mountinfo"))
+t("write", lambda: os.open("/proc/self/mountinfo", os.O_WRONLY))
+"#;
+    let out = same_as_runc_in(&[], &["moat-debian", "python3", "-c", script]);
+    assert!(
+        out.contains("tid ok") && out.contains("nofollow-link Too many"),
+        "{out}"
+    );
+    // With MOAT set the script flags a host path in what it read.
+    let leaks = |rt: &str| {
+        let out = run_on(
+            rt,
+            &["-e", "MOAT=1", "moat-debian", "python3", "-c", script],
+        );
+        text(&out.stdout).contains("LEAK")
+    };
+    assert!(!leaks(&runtime()));
+    assert!(leaks("runc"), "the check finds runc's host paths");
+}

@@ -113,9 +113,13 @@ pub fn is_mount_table_name(last: &[u8]) -> bool {
 /// The mount table at the absolute container path `path`
 /// (`/proc/self/mountinfo`, `/proc/<pid>/mounts`...) as caller (host
 /// task id) `caller` reads it, host paths scrubbed; `None` when `path`
-/// names no mount table.
-pub fn open_mount_table(caller: u32, path: &[u8]) -> Option<Result<OwnedFd, Errno>> {
-    let (task, name) = match pids::task_file(caller, path)? {
+/// names no mount table. `nofollow`: opened with `O_NOFOLLOW`.
+pub fn open_mount_table(
+    caller: u32,
+    path: &[u8],
+    nofollow: bool,
+) -> Option<Result<OwnedFd, Errno>> {
+    let (task, name) = match pids::task_file(caller, path, nofollow)? {
         Ok(found) => found,
         Err(e) => return Some(Err(e)),
     };

@@ -48,12 +48,19 @@ pub fn own_ids(tid: u32) -> Option<(u32, u32, u32)> {
 /// `/proc/<pid>/task/<tid>/<name>`, with `self`, `thread-self` and the
 /// `/proc/mounts` link (to `self/mounts`) as the caller's procfs reads
 /// them (`..` is taken lexically: nothing else under `/proc` that such a
-/// path crosses is a link). `ENOENT`: the pid names no process of the
-/// caller's pid namespace. `None`: not such a path.
-pub fn task_file(caller: u32, path: &[u8]) -> Option<Result<(u32, Vec<u8>), Errno>> {
+/// path crosses is a link). `ENOENT`: the pid names no task of the
+/// caller's pid namespace; `ELOOP`: `/proc/mounts` with `nofollow`
+/// (`O_NOFOLLOW`). `None`: not such a path.
+pub fn task_file(
+    caller: u32,
+    path: &[u8],
+    nofollow: bool,
+) -> Option<Result<(u32, Vec<u8>), Errno>> {
     let (host, pid, tid) = own_ids(caller)?;
     let mut at: Vec<Vec<u8>> = Vec::new();
+    let mut link_last = false;
     for name in path.split(|&b| b == b'/') {
+        link_last = false;
         let in_proc = at.len() == 1 && at[0] == b"proc";
         match name {
             b"" | b"." => {}
@@ -69,6 +76,7 @@ pub fn task_file(caller: u32, path: &[u8]) -> Option<Result<(u32, Vec<u8>), Errn
             b"mounts" if in_proc => {
                 at.push(pid.to_string().into_bytes());
                 at.push(b"mounts".to_vec());
+                link_last = true;
             }
             _ => at.push(name.to_vec()),
         }
@@ -81,36 +89,52 @@ pub fn task_file(caller: u32, path: &[u8]) -> Option<Result<(u32, Vec<u8>), Errn
         }
         _ => return None,
     };
-    let process = if p == pid {
-        Some(host)
-    } else {
-        host_process(caller, p)
+    if link_last && nofollow {
+        return Some(Err(Errno::ELOOP));
+    }
+    let process = || {
+        if p == pid {
+            Some(host)
+        } else {
+            host_process(caller, p)
+        }
     };
-    let task = match (process, t) {
-        (Some(h), None) => Some(h),
-        (Some(h), Some(t)) => host_thread(h, t),
-        (None, _) => None,
+    let task = match t {
+        None if p == pid => Some(host),
+        None => host_task(caller, p),
+        Some(t) => process().and_then(|h| host_thread(h, t)),
     };
     Some(task.map(|h| (h, name.clone())).ok_or(Errno::ENOENT))
+}
+
+/// The host processes of the pid namespace of host task `caller`.
+fn processes_beside(caller: u32) -> Option<Vec<u32>> {
+    let ns = pid_ns(&caller.to_string())?;
+    let entries = std::fs::read_dir("/proc").ok()?.flatten();
+    let pids = entries.filter_map(|entry| {
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        (pid_ns(&pid.to_string()) == Some(ns)).then_some(pid)
+    });
+    Some(pids.collect())
 }
 
 /// The host pid of process `n` of the pid namespace of host task
 /// `caller`, if `n` names a process there (a thread id does not).
 pub fn host_process(caller: u32, n: u32) -> Option<u32> {
-    let ns = pid_ns(&caller.to_string())?;
-    std::fs::read_dir("/proc")
-        .ok()?
-        .flatten()
-        .find_map(|entry| {
-            let name = entry.file_name();
-            let pid = name
-                .to_str()
-                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))?;
-            if pid_ns(pid) != Some(ns) || ns_pid(&status(pid)?) != Some(n) {
-                return None;
-            }
-            pid.parse().ok()
-        })
+    processes_beside(caller)?
+        .into_iter()
+        .find(|pid| ns_pid(&status(&pid.to_string()).unwrap_or_default()) == Some(n))
+}
+
+/// The host tid of task `n` (a process or a thread: `/proc/<tid>` is
+/// there, unlisted, for every thread) of the pid namespace of `caller`.
+pub fn host_task(caller: u32, n: u32) -> Option<u32> {
+    if let Some(pid) = host_process(caller, n) {
+        return Some(pid);
+    }
+    processes_beside(caller)?
+        .into_iter()
+        .find_map(|pid| host_thread(pid, n))
 }
 
 /// The host tid of thread `t` (its id in its own pid namespace) of host
@@ -143,13 +167,19 @@ mod tests {
     #[test]
     fn paths_name_tasks() {
         let me = std::process::id();
-        let file = |p: &str| task_file(me, p.as_bytes());
+        let file = |p: &str| task_file(me, p.as_bytes(), false);
         let mine = Some(Ok((me, b"mountinfo".to_vec())));
         assert_eq!(file("/proc/self/mountinfo"), mine);
         assert_eq!(file("/proc/thread-self/mountinfo"), mine);
         assert_eq!(file(&format!("/proc/{me}/task/{me}/mountinfo")), mine);
         assert_eq!(file("/proc/./self/../self/mountinfo"), mine);
         assert_eq!(file("/proc/mounts"), Some(Ok((me, b"mounts".to_vec()))));
+        let nofollow = |p: &str| task_file(me, p.as_bytes(), true);
+        assert_eq!(nofollow("/proc/mounts"), Some(Err(Errno::ELOOP)));
+        assert_eq!(
+            nofollow("/proc/self/mounts"),
+            Some(Ok((me, b"mounts".to_vec())))
+        );
         assert_eq!(file("/proc/4294967295/mounts"), Some(Err(Errno::ENOENT)));
         assert_eq!(file("/proc/meminfo"), None);
         assert_eq!(file("/proc/sys/kernel/mounts"), None);

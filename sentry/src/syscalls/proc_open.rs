@@ -34,7 +34,7 @@ pub fn open(
         procfs::open_synthetic(call.kernel, call.pid, &p)
     } else if procfs::is_mount_table_name(last) {
         let p = container_path(call, files, dirfd, path)?;
-        procfs::open_mount_table(call.pid, &p)
+        procfs::open_mount_table(call.pid, &p, flags & libc::O_NOFOLLOW != 0)
     } else {
         None
     }
