@@ -58,6 +58,9 @@ def t(label, f):
 for d in ("/ro", "/etc/hostname", "/missing", "/tmp"):
     t(d, lambda: os.fstat(os.open(d, os.O_TMPFILE | os.O_RDWR, 0o600)).st_mode)
 t("rdonly", lambda: os.open("/tmp", os.O_TMPFILE | os.O_RDONLY, 0o600))
+# Python's os.link calls link(2), which links the /proc magic link itself.
+fd = os.open("/tmp", os.O_TMPFILE | os.O_RDWR, 0o600)
+t("os.link", lambda: os.link(f"/proc/self/fd/{fd}", "/tmp/named", follow_symlinks=True))
 with tempfile.TemporaryFile() as f:
     f.write(b"data")
     f.seek(0)
