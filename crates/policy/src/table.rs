@@ -306,7 +306,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(158, "arch_prctl"),
     denied(159, "adjtimex", EPERM), // sets the host clock; read-only use hides in a struct BPF cannot read
     native(160, "setrlimit"),
-    denied(161, "chroot", EPERM), // until the sentry emulates it with the other path calls
+    supervised(161, "chroot", "chroot"),
     native(162, "sync"),
     denied(163, "acct", EPERM), // process accounting writes a host file
     denied(164, "settimeofday", EPERM), // the realtime clock is not namespaced

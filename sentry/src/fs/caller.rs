@@ -5,11 +5,12 @@
 //! link, walked through the VFS from the container root, and is used only
 //! if the kernel's own object behind the link (`stat` through it) is the
 //! same file (device and inode) the walk found. Otherwise (a deleted
-//! directory, a process that `chroot`ed, a descriptor that is no path, a
+//! directory, a descriptor that is no path, a
 //! rename racing the call) the answer is `None`: the caller lets the
 //! kernel run the call natively, as it did before the sentry resolved
-//! paths. A host path is never used. The same check on `/proc/<pid>/root`
-//! keeps a `chroot`ed process's absolute paths native too.
+//! paths. A host path is never used. The same walk and check of
+//! `/proc/<pid>/root` give a `chroot`ed process's root, where its
+//! absolute paths and absolute symlinks start and its `..` stops.
 
 use std::ffi::CString;
 use std::os::unix::fs::MetadataExt;
@@ -136,9 +137,27 @@ fn same(loc: &Location, id: (u64, u64)) -> bool {
     (a.dev, a.ino) == id
 }
 
-/// The caller's root is the container root (it did not `chroot`).
-pub fn root_is_container_root(files: &Files, pid: u32) -> bool {
-    id_behind(&format!("/proc/{pid}/root")).is_some_and(|id| same(&files.vfs.root(), id))
+/// The caller's root: the container root, or the directory it
+/// `chroot`ed into, found by walking the text of `/proc/<pid>/root` from
+/// the container root and checked to be the kernel's object behind the
+/// link (device and inode). `None` when they differ (a root renamed or
+/// removed since, a root on a mount the kernel serves): let the kernel
+/// run the call.
+pub fn root(files: &Files, pid: u32) -> Option<Location> {
+    let link = format!("/proc/{pid}/root");
+    let id = id_behind(&link)?;
+    let root = files.vfs.root();
+    if same(&root, id) {
+        return Some(root);
+    }
+    let text = read_link(&link)?;
+    if text.first() != Some(&b'/') {
+        return None;
+    }
+    match files.vfs.resolve(&root, &text, &WalkFlags::default()) {
+        Ok(Resolved::Found(loc)) if same(&loc, id) && !files.is_native(&loc) => Some(loc),
+        _ => None,
+    }
 }
 
 /// Where a relative path of `pid` starts: its cwd for `AT_FDCWD`, else

@@ -9,6 +9,7 @@ mod caller_fd;
 mod chdir;
 mod chmod;
 mod chown;
+mod chroot;
 mod exec;
 mod hostname;
 mod inotify;
@@ -142,6 +143,7 @@ pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
         ("stat", "stat") => stat::stat,
         ("stat", "lstat") => stat::lstat,
         ("chdir", "chdir") => chdir::chdir,
+        ("chroot", "chroot") => chroot::chroot,
         ("inotify", "inotify_add_watch") => inotify::inotify_add_watch,
         ("unix", "bind") => unix::bind,
         ("unix", "connect") => unix::connect,

@@ -8,6 +8,10 @@
 //! [`crate::fs::native`]), or the caller's root, cwd or dirfd could not be
 //! matched with the VFS ([`crate::fs::caller`]). Those calls ran natively
 //! before the sentry resolved paths, so continuing them changes nothing.
+//!
+//! A `chroot`ed caller's paths are resolved too, from its root
+//! ([`caller::root`]): absolute paths and absolute symlinks start there
+//! and `..` stops there, as in the kernel's walk.
 
 use std::sync::RwLockReadGuard;
 
@@ -157,10 +161,9 @@ fn walk_held(
     flags: &WalkFlags,
     who: As,
 ) -> Result<Option<(Resolved, Option<Status>)>, Errno> {
-    if !caller::root_is_container_root(files, call.pid) {
+    let Some(root) = caller::root(files, call.pid) else {
         return Ok(None);
-    }
-    let root = files.vfs.root();
+    };
     // openat2's RESOLVE_BENEATH and RESOLVE_IN_ROOT scope even an
     // absolute path to the dirfd: the walk starts (and is rooted) there.
     let scoped = flags.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;
@@ -206,13 +209,11 @@ fn walk_held(
 /// component is not looked up. `None` when the directory is on the
 /// gofer's tree, cannot be walked so (a relative path from a cwd or dirfd
 /// below `/proc/`'s root, such as `/proc/sys`, cannot: [`caller::start`]
-/// matches a native mount only at its root), or the caller is chrooted.
+/// matches a native mount only at its root), or the caller's root is not
+/// matched.
 pub fn native_path(call: &Call, files: &Files, dirfd: i32, path: &[u8]) -> Option<Vec<u8>> {
     let _walking = files.walking();
-    if !caller::root_is_container_root(files, call.pid) {
-        return None;
-    }
-    let root = files.vfs.root();
+    let root = caller::root(files, call.pid)?;
     let start = if path.first() == Some(&b'/') {
         root.clone()
     } else {
