@@ -310,8 +310,8 @@ pub(crate) static TABLE: &[Entry] = &[
     native(162, "sync"),
     denied(163, "acct", EPERM), // process accounting writes a host file
     denied(164, "settimeofday", EPERM), // the realtime clock is not namespaced
-    denied(165, "mount", EPERM), // the sentry will emulate it with its mount table
-    denied(166, "umount2", EPERM),
+    supervised(165, "mount", "mount"),
+    supervised(166, "umount2", "mount"),
     denied(167, "swapon", EPERM),
     denied(168, "swapoff", EPERM),
     denied(169, "reboot", EPERM),

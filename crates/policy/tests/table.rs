@@ -181,8 +181,6 @@ fn denied_calls() {
         "process_vm_readv",
         "process_vm_writev",
         "setns",
-        "mount",
-        "umount2",
         "pivot_root",
         "move_mount",
         "open_tree",
@@ -297,6 +295,8 @@ fn emulated_calls_and_their_handlers() {
         ("statfs", "statfs"),
         ("chdir", "chdir"),
         ("chroot", "chroot"),
+        ("mount", "mount"),
+        ("umount2", "mount"),
         ("inotify_add_watch", "inotify"),
         ("bind", "unix"),
         ("connect", "unix"),
@@ -356,7 +356,7 @@ fn counts() {
             Fate::Denied { .. } => denied += 1,
         }
     }
-    assert_eq!((native, checked, emulated, denied), (255, 4, 60, 64));
+    assert_eq!((native, checked, emulated, denied), (255, 4, 62, 62));
 }
 
 #[test]

@@ -17,7 +17,7 @@
 //! answer `stat` for a node its walk just looked up without asking again
 //! ([`GoferBackend::walked_stat`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::OwnedFd;
 use std::sync::{Mutex, MutexGuard};
 
@@ -138,18 +138,44 @@ impl GoferBackend {
         inner.names.len() + inner.retired.len()
     }
 
-    /// Gives back every handle but the root's. No node this backend
-    /// handed out may be used afterwards: call it with no walk in flight.
-    pub fn reset(&self) {
+    /// Gives back every handle but the root's and those of `keep` (the
+    /// nodes the VFS mounts are attached to) with the directories they
+    /// were found in, up to the root: the mount table keys on those
+    /// handles, and a walk finds its way to them again by name. No other
+    /// node this backend handed out may be used afterwards: call it with
+    /// no walk in flight.
+    pub fn reset(&self, keep: &[Node]) {
         let mut inner = self.inner();
         let root = self.root;
-        let mut all: Vec<Handle> = inner.names.drain().map(|(_, h)| h).collect();
+        let mut kept: HashSet<Handle> = keep.iter().map(|n| n.0).collect();
+        kept.insert(root);
+        // Each round adds the directories of the handles kept so far.
+        loop {
+            let parents: Vec<Handle> = inner
+                .names
+                .iter()
+                .filter(|(&(dir, _), h)| kept.contains(h) && !kept.contains(&dir))
+                .map(|(&(dir, _), _)| dir)
+                .collect();
+            if parents.is_empty() {
+                break;
+            }
+            kept.extend(parents);
+        }
+        let mut all: Vec<Handle> = Vec::new();
+        inner.names.retain(|_, h| {
+            let keep = kept.contains(h);
+            if !keep {
+                all.push(*h);
+            }
+            keep
+        });
         all.append(&mut inner.to_close);
         all.append(&mut inner.retired);
-        all.retain(|h| *h != root);
+        all.retain(|h| !kept.contains(h));
         all.sort_unstable();
         all.dedup();
-        inner.walked.clear();
+        inner.walked.retain(|h, _| kept.contains(h));
         for chunk in all.chunks(moat_goferproto::MAX_CLOSE) {
             if let Err(e) = inner.client.close(chunk) {
                 tracing::warn!("closing gofer handles: {e}");

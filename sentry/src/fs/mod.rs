@@ -99,9 +99,27 @@ impl Files {
         if self.gofer.len() > MAX_HANDLES {
             let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
             if self.gofer.len() > MAX_HANDLES {
-                self.gofer.reset();
+                self.gofer.reset(&self.mount_points());
             }
         }
+    }
+
+    /// Gives every gofer handle back now: the kernel refuses to unmount
+    /// (`EBUSY`) a mount the gofer still holds a descriptor on, so
+    /// `umount2` calls it before the kernel runs. Called with no walk
+    /// held by this thread.
+    pub fn drop_handles(&self) {
+        let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        self.gofer.reset(&self.mount_points());
+    }
+
+    /// The gofer nodes the VFS's mounts are attached to.
+    fn mount_points(&self) -> Vec<Node> {
+        let on_gofer = |m: &moat_vfs::Mount| match m.parent {
+            Some((MountId(0), node)) => Some(node),
+            _ => None,
+        };
+        self.vfs.mounts().iter().filter_map(on_gofer).collect()
     }
 
     /// The gofer node `loc` names, or `None` where the kernel answers.

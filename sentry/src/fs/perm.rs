@@ -27,6 +27,7 @@ pub const CAP_CHOWN: u32 = 0;
 pub const CAP_FOWNER: u32 = 3;
 pub const CAP_FSETID: u32 = 4;
 pub const CAP_SYS_CHROOT: u32 = 18;
+pub const CAP_SYS_ADMIN: u32 = 21;
 pub const CAP_MKNOD: u32 = 27;
 
 pub fn is_dir(st: &Stat) -> bool {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use moat_vfs::{Backend, Creds, Errno, MountFlags, Resolved, Vfs, WalkFlags};
+use moat_vfs::{Backend, Creds, Errno, MountFlags, MountSource, Resolved, Vfs, WalkFlags};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
 use super::gofer_backend::GoferBackend;
@@ -126,7 +126,28 @@ fn walks_through_a_real_gofer() {
     assert_ne!(n.node(), f.node());
 
     // Reset gives every handle back; walks still work afterwards.
-    gofer.reset();
+    gofer.reset(&[]);
     assert_eq!(gofer.len(), 0);
     assert!(matches!(walk(b"/link", &follow), Ok(Resolved::Found(_))));
+
+    // A mount is attached to a handle: reset keeps it, and the walk
+    // still crosses into the mount; without it the mount would be lost.
+    let mut mounted = Vfs::new(gofer.clone(), MountFlags::default(), 0).expect("vfs");
+    let id = mounted
+        .mount(b"/etc", MountSource::Masked, MountFlags::masked())
+        .expect("mount");
+    let point = mounted
+        .mounts()
+        .get(id)
+        .expect("mount")
+        .parent
+        .expect("parent")
+        .1;
+    let passwd = |v: &Vfs| v.resolve_as(&creds, &v.root(), &v.root(), b"/etc/passwd", &follow);
+    assert_eq!(passwd(&mounted), Err(Errno::ENOENT));
+    gofer.reset(&[point]);
+    assert_eq!(gofer.len(), 1);
+    assert_eq!(passwd(&mounted), Err(Errno::ENOENT));
+    gofer.reset(&[]);
+    assert!(passwd(&mounted).is_ok());
 }

@@ -26,7 +26,11 @@
 //!
 //! Applied on the kernels that have it (Linux 5.13+, best effort down to
 //! the running kernel's Landlock ABI), only when the container has a
-//! gofer to carry its writes. It never sets `no_new_privs` by itself: it
+//! gofer to carry its writes, and not when the spec grants
+//! `CAP_SYS_ADMIN` (in the bounding set): Landlock forbids a restricted
+//! process every `mount(2)` and `umount2(2)`, which the sentry lets such
+//! a container make (`syscalls/mount.rs`). Its calls still reach the
+//! files through the sentry; only the second wall is missing. It never sets `no_new_privs` by itself: it
 //! runs while the process still holds `CAP_SYS_ADMIN`, or after the spec
 //! asked for `no_new_privs`, as the seccomp filters are installed.
 
@@ -37,7 +41,7 @@ use landlock::{
     path_beneath_rules, Access, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr,
     RulesetCreatedAttr, RulesetStatus, ABI,
 };
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{Capability, Spec};
 
 /// The newest Landlock ABI whose file rights moat asks for (v5, Linux
 /// 6.10: `IOCTL_DEV`); older kernels get what they have.
@@ -53,9 +57,10 @@ pub struct Walls {
 
 impl Walls {
     /// The walls for `spec`'s container: `None` without a gofer to carry
-    /// the writes (file calls then run natively, and need them).
+    /// the writes (file calls then run natively, and need them), or when
+    /// the workload may mount (see the module doc).
     pub fn for_spec(spec: &Spec, has_gofer: bool) -> Option<Walls> {
-        if !has_gofer {
+        if !has_gofer || may_mount(spec) {
             return None;
         }
         let native = spec
@@ -93,6 +98,17 @@ impl Walls {
         }
         Ok(())
     }
+}
+
+/// The spec grants `CAP_SYS_ADMIN` (its bounding set bounds every
+/// process of the container, `docker exec` ones too).
+fn may_mount(spec: &Spec) -> bool {
+    let bounding = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.capabilities().as_ref())
+        .and_then(|c| c.bounding().as_ref());
+    bounding.is_some_and(|b| b.contains(&Capability::SysAdmin))
 }
 
 fn is_bind(m: &oci_spec::runtime::Mount) -> bool {

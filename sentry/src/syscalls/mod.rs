@@ -16,6 +16,7 @@ mod inotify;
 mod link;
 mod mkdir;
 mod mknod;
+mod mount;
 mod mutate;
 mod open;
 mod path;
@@ -144,6 +145,8 @@ pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
         ("stat", "lstat") => stat::lstat,
         ("chdir", "chdir") => chdir::chdir,
         ("chroot", "chroot") => chroot::chroot,
+        ("mount", "mount") => mount::mount,
+        ("mount", "umount2") => mount::umount2,
         ("inotify", "inotify_add_watch") => inotify::inotify_add_watch,
         ("unix", "bind") => unix::bind,
         ("unix", "connect") => unix::connect,
