@@ -137,6 +137,11 @@ fn same(loc: &Location, id: (u64, u64)) -> bool {
     (a.dev, a.ino) == id
 }
 
+/// The caller's root is the container root (it did not `chroot`).
+pub fn root_is_container_root(files: &Files, pid: u32) -> bool {
+    id_behind(&format!("/proc/{pid}/root")).is_some_and(|id| same(&files.vfs.root(), id))
+}
+
 /// The caller's root: the container root, or the directory it
 /// `chroot`ed into, found by walking the text of `/proc/<pid>/root` from
 /// the container root and checked to be the kernel's object behind the

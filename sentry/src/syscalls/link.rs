@@ -20,9 +20,10 @@
 //! mount `EXDEV`, from the gofer's kernel. Not mirrored: Linux lets only
 //! the descriptor's opener (same credentials) or a holder of
 //! `CAP_DAC_READ_SEARCH` link by `AT_EMPTY_PATH`; here anyone who holds
-//! the descriptor and passes `may_linkat` may (as with a path). Other
-//! descriptors (`O_PATH` ones, which the kernel opened, and those of
-//! mounts the gofer does not share: `EXDEV`) run natively.
+//! the descriptor and passes `may_linkat` may (as with a path). An
+//! `O_PATH` descriptor (the kernel opened it) is `EACCES` onto the
+//! gofer's tree ([`link_path_descriptor`]); descriptors of mounts the
+//! gofer does not share (`EXDEV`) run natively.
 //!
 //! symlinkat, as `do_symlinkat`: an empty target is `ENOENT`; then
 //! `filename_create` and `may_create`; the link belongs to the caller's
@@ -174,7 +175,7 @@ fn link_file(
     (dirfd, new): (i32, Vec<u8>),
 ) -> Answer {
     if opened_with_path(call.pid, fd) {
-        return Ok(None);
+        return link_path_descriptor(call, files, dirfd, &new);
     }
     let file = caller_fd::take(call, fd).map_err(|e| match e {
         Errno::EBADF => closed,
@@ -208,6 +209,23 @@ fn link_file(
         Err(err) if err.0 == libc::EXDEV => Ok(None),
         r => r.map(|()| Some(0)).map_err(errno),
     }
+}
+
+/// An `O_PATH` descriptor (the kernel opened it) linked onto the gofer's
+/// tree: `EACCES` after the new name's checks, what Landlock answers the
+/// native call, and what the sentry answers in a container without
+/// Landlock too (one granted `CAP_SYS_ADMIN`), so no name is made behind
+/// the gofer. Elsewhere (`/dev/shm`, tmpfs mounts) it runs natively.
+fn link_path_descriptor(call: &Call, files: &Files, dirfd: i32, new: &[u8]) -> Answer {
+    let parent = WalkFlags::parent();
+    let Some((w, _)) = walk(call, files, dirfd, new, &parent, As::Fs)? else {
+        return Ok(None);
+    };
+    let Some(e) = Entry::of(files, &w.resolved)? else {
+        return Ok(None);
+    };
+    e.new_name(files, false)?;
+    Err(Errno::EACCES)
 }
 
 /// The caller's descriptor `fd` is an `O_PATH` one: the kernel opened it
