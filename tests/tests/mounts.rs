@@ -152,7 +152,8 @@ fn mounts_moat_refuses() {
     let script = "mkdir -p /mnt/t /mnt/u
          mount -t proc proc /mnt/t 2>&1; mount -t sysfs sysfs /mnt/t 2>&1
          umount /proc/kcore 2>&1; mount -o remount,rw /proc/sys 2>&1; mount --bind /proc /mnt/t 2>&1
-         mount -t tmpfs none /mnt/t && mount --move /mnt/t /mnt/u 2>&1; echo done";
+         mount -t tmpfs none /mnt/t && mount --move /mnt/t /mnt/u 2>&1
+         mount --rbind / /mnt/u 2>&1; mount --bind / /mnt/u && ls /mnt/u/proc | wc -l; echo done";
     let out = docker_run(&["--cap-add", "SYS_ADMIN", "busybox", "sh", "-c", script]);
     let text = format!(
         "{}{}",
@@ -160,5 +161,7 @@ fn mounts_moat_refuses() {
         String::from_utf8_lossy(&out.stderr)
     );
     let refused = text.matches("permission denied").count() + text.matches("not permitted").count();
-    assert_eq!(refused, 6, "{text}");
+    assert_eq!(refused, 7, "{text}");
+    // A plain bind of `/` shows the rootfs's empty `/proc`.
+    assert!(text.contains("0\ndone"), "{text}");
 }

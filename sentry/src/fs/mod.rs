@@ -130,6 +130,14 @@ impl Files {
     pub fn is_native(&self, loc: &Location) -> bool {
         self.native.contains(&loc.mount())
     }
+
+    /// A mount the kernel serves lies at or below `loc` (a recursive bind
+    /// of `loc` would copy it onto the gofer's tree).
+    pub fn has_native_below(&self, loc: &Location) -> bool {
+        let dir = loc.path();
+        let native = |m: &moat_vfs::Mount| self.native.contains(&m.id) && below(&m.path, &dir);
+        self.vfs.mounts().iter().any(native)
+    }
 }
 
 /// `path` is `dir` or below it.

@@ -20,7 +20,10 @@
 //!   gofer's tree (the rootfs, volumes, and what was mounted there at run
 //!   time); a path on a mount the kernel serves (`/proc`, `/sys`, `/dev`,
 //!   the spec's tmpfs mounts: [`crate::fs::native`]) is `EPERM`, so
-//!   masked and read-only `/proc` paths stay as runc made them;
+//!   masked and read-only `/proc` paths stay as runc made them; so is a
+//!   recursive bind of a directory holding such a mount (`mount --rbind /
+//!   /x` would put a copy of `/proc` on the gofer's tree, where the
+//!   gofer, outside the container's pid namespace, would serve it);
 //! - `MS_MOVE` is `EPERM`.
 //!
 //! Before an `umount2` runs, the sentry gives back every handle it holds
@@ -59,6 +62,7 @@ const MS_MGC_VAL: u64 = 0xc0ed_0000;
 const MS_REMOUNT: u64 = libc::MS_REMOUNT as u64;
 const MS_BIND: u64 = libc::MS_BIND as u64;
 const MS_MOVE: u64 = libc::MS_MOVE as u64;
+const MS_REC: u64 = libc::MS_REC as u64;
 const MS_PROPAGATION: u64 =
     (libc::MS_SHARED | libc::MS_PRIVATE | libc::MS_SLAVE | libc::MS_UNBINDABLE) as u64;
 const UMOUNT_FLAGS: u64 =
@@ -99,16 +103,7 @@ fn check_mount(
         return Ok(None);
     }
     if flags & MS_BIND != 0 {
-        let source = if source == 0 {
-            Vec::new()
-        } else {
-            read_path(call, source)?
-        };
-        if source.is_empty() {
-            return Err(Errno::EINVAL);
-        }
-        on_gofer_tree(call, files, &source, &WalkFlags::default())?;
-        return Ok(None);
+        return check_bind(call, files, source, flags & MS_REC != 0);
     }
     if flags & MS_PROPAGATION != 0 {
         return Ok(None);
@@ -120,6 +115,28 @@ fn check_mount(
         return Err(Errno::EINVAL);
     }
     if read_path(call, fstype)? != TMPFS {
+        return Err(Errno::EPERM);
+    }
+    Ok(None)
+}
+
+/// A bind (`do_loopback`): an empty source is `EINVAL`, then it is
+/// walked (`LOOKUP_FOLLOW`) and must lie on the gofer's tree, with no
+/// mount the kernel serves below it if the bind is recursive.
+fn check_bind(call: &mut Call, files: &Files, source: u64, recursive: bool) -> Answer {
+    let source = if source == 0 {
+        Vec::new()
+    } else {
+        read_path(call, source)?
+    };
+    if source.is_empty() {
+        return Err(Errno::EINVAL);
+    }
+    let walk = WalkFlags::default();
+    let Some((src, _)) = resolve(call, files, libc::AT_FDCWD, &source, &walk, As::Fs)? else {
+        return Err(Errno::EPERM);
+    };
+    if recursive && files.has_native_below(&src.loc) {
         return Err(Errno::EPERM);
     }
     Ok(None)
