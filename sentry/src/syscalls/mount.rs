@@ -47,6 +47,7 @@
 //! Its own mount namespace (the container's) bounds what it can bind, and
 //! `CAP_SYS_ADMIN` bounds what it can mount (see SECURITY.md).
 
+use libc::{MS_BIND, MS_MOVE, MS_REC, MS_REMOUNT};
 use moat_vfs::WalkFlags;
 use nix::errno::Errno;
 
@@ -59,12 +60,8 @@ use crate::fs::Files;
 
 const MS_MGC_MSK: u64 = 0xffff_0000;
 const MS_MGC_VAL: u64 = 0xc0ed_0000;
-const MS_REMOUNT: u64 = libc::MS_REMOUNT as u64;
-const MS_BIND: u64 = libc::MS_BIND as u64;
-const MS_MOVE: u64 = libc::MS_MOVE as u64;
-const MS_REC: u64 = libc::MS_REC as u64;
 const MS_PROPAGATION: u64 =
-    (libc::MS_SHARED | libc::MS_PRIVATE | libc::MS_SLAVE | libc::MS_UNBINDABLE) as u64;
+    libc::MS_SHARED | libc::MS_PRIVATE | libc::MS_SLAVE | libc::MS_UNBINDABLE;
 const UMOUNT_FLAGS: u64 =
     (libc::MNT_FORCE | libc::MNT_DETACH | libc::MNT_EXPIRE | libc::UMOUNT_NOFOLLOW) as u64;
 
