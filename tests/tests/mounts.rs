@@ -127,14 +127,15 @@ fn mount_needs_cap_sys_admin() {
 
 #[test]
 fn mount_errors_match_runc() {
-    // MS_BIND 0x1000, MS_REMOUNT 0x20, MS_REC 0x4000, MS_PRIVATE 0x40000,
-    // UMOUNT_NOFOLLOW 8.
+    // MS_RDONLY 1, MS_BIND 0x1000, MS_REMOUNT 0x20, MS_REC 0x4000,
+    // MS_PRIVATE 0x40000, MNT_FORCE 1, MNT_DETACH 2, UMOUNT_NOFOLLOW 8.
     let script = "mkdir -p /mnt/t /mnt/f; touch /mnt/file; ln -s /mnt/t /mnt/l
          /probe mount - /mnt/t - 1000 mount none /mnt/t - 0 mount - /mnt/t - 20 \
            mount /nope /mnt/t - 1000 mount /etc/group /mnt/t - 1000 mount /etc /mnt/file - 1000 \
            mount /etc/group /mnt/file - 1000 mount none /mnt/t tmpfs 0 mount - / - 40000 \
            umount /mnt/l 8 umount /mnt/l 0 umount /mnt/t 0 umount /mnt/file 2 umount /mnt/file 0 \
-           mount /etc /mnt/t - 5000 umount /mnt/t 2 chroot /mnt/file chroot /nope";
+           mount /etc /mnt/t - 5000 umount /mnt/t 2 mount none /mnt/t tmpfs 1 \
+           mount - /mnt/t - 21 umount /mnt/t 1 chroot /mnt/file chroot /nope";
     let out = same_as_runc_with_probe(&["--cap-add", "SYS_ADMIN"], script);
     assert!(
         out.starts_with("EINVAL\nEINVAL\nEINVAL\nENOENT\nENOTDIR"),
