@@ -1,4 +1,4 @@
-//! The dentry cache: `(tree, directory node, name) → (node, attr)` or "absent".
+//! The dentry cache: `(tree, directory node, name) → (node, attr)`.
 //!
 //! Every lookup of the walk goes through it, so a repeated path costs no
 //! gofer round trip (each one is a socket message on top of the ~5 µs of the
@@ -8,22 +8,42 @@
 //! instance) rather than by mount, so bind mounts of one tree share entries
 //! and one invalidation covers all of them.
 //!
+//! # What is cached
+//!
+//! The cached attributes (type, mode, owner) feed the sentry's permission
+//! checks, made for a gofer that could pass them all: a stale mode is a
+//! permission bypass. So the cache keeps only what the sentry alone
+//! changes, as gVisor does for an "exclusive" root file system
+//! ([`Vfs`](crate::Vfs) decides):
+//!
+//! - entries of the root tree on the root's device: the container's own
+//!   rootfs. A volume (another device) can be changed by the host or
+//!   another container at any time, so each of its lookups is asked anew;
+//! - found names only, never "absent": a name can appear without the
+//!   sentry (a path socket `bind(2)` makes natively after the sentry's
+//!   check), and a client polling for it must see it.
+//!
 //! # Invalidation contract
 //!
-//! The cache is only as fresh as the sentry keeps it. After a call that
-//! changes a directory's entries, the sentry invalidates:
+//! After a call that changed something, the sentry (not before: a lookup
+//! racing the change would cache the old value again):
 //!
-//! - create, mkdir, mknod, symlink, link: `invalidate(dir, name)` (drops a
-//!   negative entry);
-//! - unlink, rmdir: `invalidate(dir, name)`, and `invalidate_dir(node)` for
-//!   a removed directory;
-//! - rename: both `(dir, name)` pairs;
-//! - chmod, chown, truncate, utimes: `invalidate(dir, name)` of the path used
-//!   (cached attributes are the walk's, not `stat`'s answer: the sentry
-//!   should ask the backend for a fresh `stat` before returning one).
+//! - unlink, rmdir: `invalidate(dir, name)`; rename: both `(dir, name)`
+//!   pairs (create, mkdir, mknod, symlink, link add a name: nothing
+//!   cached can be stale, as no absence is cached);
+//! - any change of a file's attributes, by path or by descriptor (chmod,
+//!   chown, truncate, utimes, xattrs, POSIX ACLs: `fchmod`, `fchown`,
+//!   `fsetxattr` are emulated for that): [`Dcache::clear`], since the file
+//!   may have other names (hard links) and such calls are rare;
+//! - the backend's nodes were given back (the sentry resets its gofer
+//!   handles past a bound): [`Dcache::clear`], so no reset node is used
+//!   again. An evicted entry's node is simply never returned again.
 //!
-//! Changes made behind the sentry's back (another container sharing a
-//! volume) are not seen until the entry is evicted or invalidated.
+//! Attributes the kernel changes on its own are not seen: size and times
+//! (a `write`), and the set-user-ID bit a write by an unprivileged caller
+//! drops. None of them widens a permission check (a set-ID bit only makes
+//! `link` stricter), and the sentry answers `stat` fresh from the backend,
+//! never from here.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -33,13 +53,8 @@ use crate::backend::{Attr, Node};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TreeId(pub u32);
 
-/// A cached lookup result.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cached {
-    Found(Node, Attr),
-    /// The name did not exist (`ENOENT`) when last asked.
-    Absent,
-}
+/// A cached lookup result: the node a name named, and its attributes.
+pub type Cached = (Node, Attr);
 
 /// Counters of the cache, for tests and the sentry's stats.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -59,6 +74,9 @@ pub struct Dcache {
     dirs: HashMap<DirKey, DirEntries>,
     order: BTreeMap<u64, (DirKey, Box<[u8]>)>,
     tick: u64,
+    /// Bumped by every invalidation: a lookup that started before one
+    /// must not cache what it learnt ([`Dcache::insert_since`]).
+    generation: u64,
     hits: u64,
     misses: u64,
 }
@@ -71,6 +89,7 @@ impl Dcache {
             dirs: HashMap::new(),
             order: BTreeMap::new(),
             tick: 0,
+            generation: 0,
             hits: 0,
             misses: 0,
         }
@@ -110,12 +129,34 @@ impl Dcache {
         Some(value)
     }
 
+    /// The count of invalidations so far.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// [`Dcache::insert`], unless something was invalidated since the
+    /// lookup began at `generation`: its result may predate the change.
+    pub fn insert_since(
+        &mut self,
+        generation: u64,
+        tree: TreeId,
+        dir: Node,
+        name: &[u8],
+        value: Cached,
+    ) {
+        if generation == self.generation {
+            self.insert(tree, dir, name, value);
+        }
+    }
+
     /// Records the result of a lookup, evicting the oldest entry when full.
     pub fn insert(&mut self, tree: TreeId, dir: Node, name: &[u8], value: Cached) {
         if self.capacity == 0 {
             return;
         }
-        self.invalidate(tree, dir, name);
+        if let Some(used) = self.remove_from_dir((tree, dir), name) {
+            self.order.remove(&used);
+        }
         while self.order.len() >= self.capacity {
             self.evict_oldest();
         }
@@ -145,6 +186,7 @@ impl Dcache {
 
     /// Forgets `name` in `dir` (after create, unlink, rename, setattr).
     pub fn invalidate(&mut self, tree: TreeId, dir: Node, name: &[u8]) {
+        self.generation += 1;
         if let Some(used) = self.remove_from_dir((tree, dir), name) {
             self.order.remove(&used);
         }
@@ -152,11 +194,19 @@ impl Dcache {
 
     /// Forgets every entry of directory `dir` (removed or replaced dir).
     pub fn invalidate_dir(&mut self, tree: TreeId, dir: Node) {
+        self.generation += 1;
         if let Some(entries) = self.dirs.remove(&(tree, dir)) {
             for (_, used) in entries.values() {
                 self.order.remove(used);
             }
         }
+    }
+
+    /// Forgets everything (an attribute changed; nodes were given back).
+    pub fn clear(&mut self) {
+        self.generation += 1;
+        self.dirs.clear();
+        self.order.clear();
     }
 
     /// Forgets everything of one tree (a backend reconnected or unmounted).
@@ -191,7 +241,7 @@ mod tests {
             gid: 0,
             magic: false,
         };
-        Cached::Found(Node(n), attr)
+        (Node(n), attr)
     }
 
     #[test]
@@ -199,7 +249,7 @@ mod tests {
         let mut c = Dcache::new(2);
         assert_eq!(c.get(T, Node(0), b"a"), None);
         c.insert(T, Node(0), b"a", found(1));
-        c.insert(T, Node(0), b"b", Cached::Absent);
+        c.insert(T, Node(0), b"b", found(2));
         assert_eq!(c.get(T, Node(0), b"a"), Some(found(1)));
         c.insert(T, Node(0), b"c", found(3)); // evicts b, the least recent
         assert_eq!(c.get(T, Node(0), b"b"), None);
@@ -231,12 +281,27 @@ mod tests {
         assert_eq!(c.get(T, Node(1), b"x"), None);
         assert_eq!(c.get(TreeId(1), Node(1), b"x"), Some(found(4)));
         assert_eq!(c.stats().entries, 1);
+        c.clear();
+        assert_eq!(c.get(TreeId(1), Node(1), b"x"), None);
+        assert_eq!(c.stats().entries, 0);
+    }
+
+    #[test]
+    fn a_lookup_older_than_an_invalidation_is_not_cached() {
+        let mut c = Dcache::new(10);
+        let began = c.generation();
+        c.clear(); // a chmod on another thread, while the lookup ran
+        c.insert_since(began, T, Node(0), b"a", found(1));
+        assert_eq!(c.get(T, Node(0), b"a"), None);
+        let began = c.generation();
+        c.insert_since(began, T, Node(0), b"a", found(1));
+        assert_eq!(c.get(T, Node(0), b"a"), Some(found(1)));
     }
 
     #[test]
     fn reinsert_replaces_and_zero_capacity_caches_nothing() {
         let mut c = Dcache::new(2);
-        c.insert(T, Node(0), b"a", Cached::Absent);
+        c.insert(T, Node(0), b"a", found(2));
         c.insert(T, Node(0), b"a", found(1));
         assert_eq!(c.stats().entries, 1);
         assert_eq!(c.get(T, Node(0), b"a"), Some(found(1)));

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::backend::{Attr, Backend, Node};
 use crate::creds::Creds;
-use crate::dcache::{Cached, Dcache, Stats};
+use crate::dcache::{Dcache, Stats, TreeId};
 use crate::errno::{Errno, Result};
 use crate::flags::WalkFlags;
 use crate::location::{Location, Step};
@@ -36,6 +36,9 @@ pub struct Vfs {
     mounts: MountTable,
     root: Location,
     dcache: Mutex<Dcache>,
+    /// The tree and device whose entries the cache keeps: the rootfs's
+    /// (see [`crate::dcache`], "What is cached").
+    exclusive: (TreeId, u64),
 }
 
 impl Vfs {
@@ -44,10 +47,12 @@ impl Vfs {
         let mounts = MountTable::new(rootfs, flags)?;
         let m = mounts.get(MountId(0))?;
         let root = Location::new_root(m.id, m.root, m.root_attr);
+        let exclusive = (m.tree, m.root_attr.dev);
         Ok(Vfs {
             mounts,
             root,
             dcache: Mutex::new(Dcache::new(dcache_entries)),
+            exclusive,
         })
     }
 
@@ -189,42 +194,65 @@ impl Vfs {
 
     /// One lookup of `name` in the directory `dir`, through the cache.
     pub(crate) fn lookup(&self, dir: &Location, name: &[u8]) -> Result<(Node, Attr)> {
-        let m = self.mounts.get(dir.mount())?;
-        match self.dcache().get(m.tree, dir.node(), name) {
-            Some(Cached::Found(node, attr)) => return Ok((node, attr)),
-            Some(Cached::Absent) => return Err(Errno::ENOENT),
-            None => {}
-        }
-        // The backend call (a gofer round trip) runs without the lock.
-        let result = m.backend.lookup(dir.node(), name);
-        let cached = match result {
-            Ok((node, attr)) => Cached::Found(node, attr),
-            Err(Errno::ENOENT) => Cached::Absent,
-            Err(_) => return result,
-        };
-        self.dcache().insert(m.tree, dir.node(), name, cached);
-        result
+        let mut found = self.lookup_chain(dir, &[name]);
+        found.pop().unwrap_or(Err(Errno::EIO))
     }
 
     /// Lookups of `names` down a chain from `dir` ([`Backend::lookup_chain`]),
-    /// for a walk to use in order. With the dentry cache on, only the first
-    /// name is looked up (through the cache); the cache then answers the
-    /// rest without a round trip anyway.
+    /// for a walk to use in order: the cache answers as far as it can, the
+    /// backend the rest in one request. The answer may be shorter than
+    /// `names` (it ends at the first failure; a backend may stop early).
     pub(crate) fn lookup_chain(
         &self,
         dir: &Location,
         names: &[&[u8]],
     ) -> Vec<Result<(Node, Attr)>> {
-        let Some(first) = names.first() else {
-            return Vec::new();
+        let m = match self.mounts.get(dir.mount()) {
+            Ok(m) => m,
+            Err(e) => return vec![Err(e)],
         };
-        if names.len() == 1 || self.dcache().enabled() {
-            return vec![self.lookup(dir, first)];
+        let mut out = Vec::with_capacity(names.len());
+        let mut at = dir.node();
+        let generation;
+        {
+            let mut cache = self.dcache();
+            generation = cache.generation();
+            for name in names {
+                match cache.get(m.tree, at, name) {
+                    Some((node, attr)) => {
+                        out.push(Ok((node, attr)));
+                        at = node;
+                        // A symlink or a mount point: the walk goes
+                        // elsewhere from here and asks again.
+                        let covered = self.mounts.covering(dir.mount(), node).is_some();
+                        if !attr.is_dir() || covered {
+                            return out;
+                        }
+                    }
+                    None => break,
+                }
+            }
         }
-        match self.mounts.get(dir.mount()) {
-            Ok(m) => m.backend.lookup_chain(dir.node(), names),
-            Err(e) => vec![Err(e)],
+        let rest = &names[out.len()..];
+        if rest.is_empty() {
+            return out;
         }
+        // The backend call (a gofer round trip) runs without the lock.
+        let looked = if rest.len() == 1 {
+            vec![m.backend.lookup(at, rest[0])]
+        } else {
+            m.backend.lookup_chain(at, rest)
+        };
+        let mut cache = self.dcache();
+        for (name, result) in rest.iter().zip(&looked) {
+            let Ok((node, attr)) = result else { break };
+            if (m.tree, attr.dev) == self.exclusive {
+                cache.insert_since(generation, m.tree, at, name, (*node, *attr));
+            }
+            at = *node;
+        }
+        out.extend(looked);
+        out
     }
 
     /// The child `name` of directory `dir`, through the cache and into a
@@ -257,8 +285,8 @@ impl Vfs {
         Ok(loc)
     }
 
-    /// Forgets the cached entry `name` of directory `dir` (after create,
-    /// unlink, rename, setattr of that name).
+    /// Forgets the cached entry `name` of directory `dir` (after unlink,
+    /// rmdir, rename of that name).
     pub fn invalidate(&self, dir: &Location, name: &[u8]) -> Result<()> {
         let tree = self.mounts.get(dir.mount())?.tree;
         self.dcache().invalidate(tree, dir.node(), name);
@@ -270,6 +298,13 @@ impl Vfs {
         let tree = self.mounts.get(dir.mount())?.tree;
         self.dcache().invalidate_dir(tree, dir.node());
         Ok(())
+    }
+
+    /// Forgets every cached entry: after any change of a file's
+    /// attributes (it may have other names), and before the backend's
+    /// nodes are given back.
+    pub fn invalidate_all(&self) {
+        self.dcache().clear();
     }
 
     pub fn dcache_stats(&self) -> Stats {
