@@ -78,6 +78,16 @@ impl XattrTarget {
             libc::S_IFREG => Some(OFlag::O_RDONLY),
             _ => None,
         };
+        if let (Some(_), None, false) =
+            (flags, &n.parent, st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+        {
+            // An adopted descriptor (no parent): the file is open already.
+            let fd = n
+                .fd()
+                .try_clone_to_owned()
+                .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+            return Ok(XattrTarget::Open(fd));
+        }
         if let Some(flags) = flags {
             return Ok(XattrTarget::Open(nodes.reopen(node, flags)?));
         }

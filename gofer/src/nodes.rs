@@ -128,6 +128,19 @@ impl Nodes {
         Ok((self.insert(node)?, st))
     }
 
+    /// A handle for the file `fd` is open on (a copy of a workload's
+    /// descriptor the sentry passed): no parent, so it is never re-opened
+    /// but as a directory.
+    pub fn adopt(&mut self, fd: OwnedFd) -> Result<(Handle, FileStat), Errno> {
+        let st = stat_fd(fd.as_fd())?;
+        let node = Node {
+            fd: Rc::new(fd),
+            parent: None,
+            id: (st.st_dev, st.st_ino),
+        };
+        Ok((self.insert(node)?, st))
+    }
+
     /// Walk to what the gofer just created in `dir` (a file of type
     /// `ifmt`), checking that it still looks fresh: that type, the
     /// gofer's own uid, and one link unless a directory (which cannot be

@@ -67,6 +67,14 @@ impl Handler for Gofer {
                 nix::unistd::linkat(&file, "", d.as_fd(), os(&name), AtFlags::AT_EMPTY_PATH)?;
                 Ok(Reply::Ok.into())
             }
+            (Request::Adopt, Some(file)) => {
+                let (node, st) = self.nodes.adopt(file)?;
+                Ok(Reply::Node {
+                    node,
+                    stat: to_stat(&st),
+                }
+                .into())
+            }
             (req, _) => self.handle(req),
         }
     }
@@ -113,7 +121,7 @@ impl Handler for Gofer {
                 gid,
             } => self.tmpfile(dir, flags, (mode, uid, gid)),
             // Without its descriptor ([`Gofer::handle_with_fd`]).
-            LinkFile { .. } => Err(Errno::EBADF),
+            LinkFile { .. } | Adopt => Err(Errno::EBADF),
             Mkdir {
                 dir,
                 name,

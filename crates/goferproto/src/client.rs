@@ -406,6 +406,15 @@ impl Client {
         })
     }
 
+    /// A handle for the file `fd` (a descriptor of the client's) is open on.
+    pub fn adopt(&mut self, fd: BorrowedFd) -> Result<(Handle, Stat)> {
+        let msg = Request::Adopt.encode()?;
+        match self.call_raw_with(&msg, Some(fd))? {
+            (Reply::Node { node, stat }, _) => Ok((node, stat)),
+            _ => Err(ClientError::Unexpected("expected a node")),
+        }
+    }
+
     pub fn close(&mut self, nodes: &[Handle]) -> Result<()> {
         self.ok(&Request::Close {
             nodes: nodes.to_vec(),

@@ -8,7 +8,7 @@
 //! bytes; the client sends one request and waits for its reply before the
 //! next (no ids, no pipelining). A reply may carry one descriptor as
 //! `SCM_RIGHTS` ancillary data (`Open`, `Create`, `Tmpfile`, `Bind`, `Connect`);
-//! a request may too (`LinkFile`).
+//! a request may too (`LinkFile`, `Adopt`).
 //! A zero-length read with the peer gone ends the connection.
 //!
 //! # Messages
@@ -26,8 +26,8 @@
 //! | list | `u32` count, then the items |
 //! | [`Time`] | `i64` seconds, `u32` nanoseconds (< 10^9) |
 //!
-//! Request tags are 1..=26 ([`Request`] in declaration order, but
-//! `WalkPath` is 24, `Tmpfile` 25 and `LinkFile` 26); reply tags
+//! Request tags are 1..=27 ([`Request`] in declaration order, but
+//! `WalkPath` is 24, `Tmpfile` 25, `LinkFile` 26 and `Adopt` 27); reply tags
 //! are 0x80..=0x8a ([`Reply`] in declaration order). Decoding is strict:
 //! a short message, bytes left over, an unknown tag, an invalid name,
 //! mode, flag set, enum value or length is an [`ProtoError`], never a

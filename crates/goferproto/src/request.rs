@@ -156,6 +156,12 @@ pub enum Request {
         uid: u32,
         gid: u32,
     },
+    /// A handle for the file behind the descriptor attached to this
+    /// message (one the client holds: a copy of a workload's descriptor),
+    /// for `SetStat` and the xattr requests on it. It has no parent: it
+    /// cannot be re-opened or walked from unless a directory. Reply: `Node`
+    /// (version 3).
+    Adopt,
 }
 
 mod tag {
@@ -185,6 +191,7 @@ mod tag {
     pub const WALK_PATH: u8 = 24;
     pub const TMPFILE: u8 = 25;
     pub const LINK_FILE: u8 = 26;
+    pub const ADOPT: u8 = 27;
 }
 
 fn perm(mode: u32) -> Result<u32, ProtoError> {
@@ -453,6 +460,7 @@ impl Request {
                     w.u64(*n);
                 }
             }
+            Adopt => w.u8(tag::ADOPT),
             _ => unreachable!("every request is encoded above"),
         }
     }
@@ -481,6 +489,7 @@ impl Request {
                 uid: r.u32()?,
                 gid: r.u32()?,
             },
+            tag::ADOPT => Request::Adopt,
             _ => return Err(ProtoError::UnknownTag(t)),
         };
         r.finish()?;

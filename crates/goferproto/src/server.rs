@@ -36,7 +36,7 @@ pub trait Handler {
     /// Answer one request (never `Version`); `Err` replies with the errno.
     fn handle(&mut self, req: Request) -> Result<Response, Errno>;
     /// Answer a request with the descriptor the client attached, if any
-    /// (`LinkFile` takes one); by default the descriptor is closed.
+    /// (`LinkFile` and `Adopt` take one); by default the descriptor is closed.
     fn handle_with_fd(&mut self, req: Request, fd: Option<OwnedFd>) -> Result<Response, Errno> {
         drop(fd);
         self.handle(req)

@@ -165,6 +165,7 @@ fn all_requests() -> Vec<Request> {
             nodes: vec![1, 2, u64::MAX],
         },
         Close { nodes: vec![] },
+        Adopt,
     ]
 }
 
@@ -239,7 +240,7 @@ fn every_request_round_trips() {
     tags.dedup();
     assert_eq!(
         tags,
-        (1..=26).collect::<Vec<u8>>(),
+        (1..=27).collect::<Vec<u8>>(),
         "every request tag is covered"
     );
 }
@@ -326,7 +327,8 @@ fn malformed_frames_are_errors() {
     let table: Vec<(&str, Vec<u8>, ProtoError)> = vec![
         ("empty", vec![], ProtoError::Empty),
         ("unknown tag 0", vec![0], ProtoError::UnknownTag(0)),
-        ("unknown tag 27", vec![27, 0, 0], ProtoError::UnknownTag(27)),
+        ("unknown tag 28", vec![28, 0, 0], ProtoError::UnknownTag(28)),
+        ("adopt with a field", vec![27, 0], ProtoError::Trailing(1)),
         (
             "walk of no names",
             vec![24, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
