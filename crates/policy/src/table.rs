@@ -8,8 +8,10 @@
 //! `faccessat(2)`, the open family (open, openat, openat2, creat) and the
 //! calls that change the tree or a file's attributes by path (mkdir,
 //! mknod, unlink, rmdir, rename, link, symlink, chmod, chown, utimes,
-//! truncate, the xattr calls, and their `*at` forms but the new
-//! `*xattrat`) are
+//! truncate, the xattr calls, and their `*at` forms; `fchmod`, `fchown`
+//! and `fsetxattr`/`fremovexattr`, whose changes the sentry's dentry
+//! cache must see; the new `setxattrat`/`removexattrat` get ENOSYS, as
+//! from a kernel before 6.13) are
 //! supervised: the OCI profile's verdict applies first, then the sentry
 //! resolves the path through the gofer and answers, or lets the kernel
 //! run a call it cannot serve yet, such as one on `/proc`. `mknod` of a
@@ -236,9 +238,9 @@ pub(crate) static TABLE: &[Entry] = &[
     supervised(88, "symlink", "link"),
     supervised(89, "readlink", "readlink"),
     supervised(90, "chmod", "chmod"),
-    native(91, "fchmod"),
+    supervised(91, "fchmod", "fdattr"),
     supervised(92, "chown", "chown"),
-    native(93, "fchown"),
+    supervised(93, "fchown", "fdattr"),
     supervised(94, "lchown", "chown"),
     native(95, "umask"),
     native(96, "gettimeofday"),
@@ -335,7 +337,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(187, "readahead"),
     supervised(188, "setxattr", "xattr"),
     supervised(189, "lsetxattr", "xattr"),
-    native(190, "fsetxattr"),
+    supervised(190, "fsetxattr", "fdattr"),
     supervised(191, "getxattr", "xattr"),
     supervised(192, "lgetxattr", "xattr"),
     native(193, "fgetxattr"),
@@ -344,7 +346,7 @@ pub(crate) static TABLE: &[Entry] = &[
     native(196, "flistxattr"),
     supervised(197, "removexattr", "xattr"),
     supervised(198, "lremovexattr", "xattr"),
-    native(199, "fremovexattr"),
+    supervised(199, "fremovexattr", "fdattr"),
     native(200, "tkill"),
     native(201, "time"),
     native(202, "futex"),
@@ -521,10 +523,10 @@ pub(crate) static TABLE: &[Entry] = &[
     native(460, "lsm_set_self_attr"),
     native(461, "lsm_list_modules"),
     native(462, "mseal"),
-    native(463, "setxattrat"),
+    denied(463, "setxattrat", ENOSYS), // its ACLs would bypass the sentry
     native(464, "getxattrat"),
     native(465, "listxattrat"),
-    native(466, "removexattrat"),
+    denied(466, "removexattrat", ENOSYS),
     denied(467, "open_tree_attr", EPERM),
     native(468, "file_getattr"),
     native(469, "file_setattr"),

@@ -13,16 +13,25 @@
 //! [`GoferBackend::reset`] (with no walk in flight) past
 //! [`GoferBackend::len`] limits; the root handle is never closed.
 //!
-//! Each lookup's attributes are kept with its handle, so a handler can
-//! answer `stat` for a node its walk just looked up without asking again
-//! ([`GoferBackend::walked_stat`]).
+//! Each lookup's attributes are kept with its handle, for the permission
+//! checks of the handlers ([`GoferBackend::walked_stat`]: type, mode and
+//! owner are as current as the dentry cache, see [`moat_vfs::dcache`]),
+//! and so that a handler can answer `stat` for a node its own walk just
+//! looked up without asking again ([`GoferBackend::just_walked_stat`]).
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::os::fd::OwnedFd;
 use std::sync::{Mutex, MutexGuard};
 
 use moat_goferproto::{Client, ClientError, Handle, Name, Stat, Statfs};
 use moat_vfs::{Attr, Backend, Errno, FileType, Node, Result};
+
+thread_local! {
+    /// The handle this thread's latest lookup ended on, since its latest
+    /// [`GoferBackend::begin_walk`].
+    static LAST_LOOKUP: Cell<Option<Handle>> = const { Cell::new(None) };
+}
 
 /// Duplicate handles are closed once this many are waiting.
 const CLOSE_BATCH: usize = 64;
@@ -126,10 +135,27 @@ impl GoferBackend {
     }
 
     /// The attributes `node` had when a walk last looked it up (`None`
-    /// for the root, which is never looked up): fresh for the node a walk
-    /// just ended on, as the dentry cache is off.
+    /// for the root, which is never looked up). Its type, mode and owner
+    /// are current (what the sentry's checks need); its size, times and
+    /// link count may not be, when the dentry cache answered the walk.
     pub fn walked_stat(&self, node: Node) -> Option<Stat> {
         self.inner().walked.get(&node.0).copied()
+    }
+
+    /// A walk on this thread begins: forget which node its lookups last
+    /// ended on.
+    pub fn begin_walk(&self) {
+        LAST_LOOKUP.set(None);
+    }
+
+    /// The attributes of `node` if this thread's walk (since
+    /// [`GoferBackend::begin_walk`]) ended on it with a lookup of the
+    /// gofer's, not the dentry cache's: fresh, as `stat` must answer.
+    pub fn just_walked_stat(&self, node: Node) -> Option<Stat> {
+        if LAST_LOOKUP.get() != Some(node.0) {
+            return None;
+        }
+        self.walked_stat(node)
     }
 
     /// Handles held for walks (besides the root).
@@ -239,6 +265,7 @@ impl Backend for GoferBackend {
         let mut inner = self.inner();
         let (h, st) = inner.client.walk_stat(dir.0, &wire).map_err(errno)?;
         let h = inner.keep(dir.0, name, h, &st);
+        LAST_LOOKUP.set(Some(h));
         Ok((Node(h), attr_of(&st)))
     }
 
@@ -266,6 +293,7 @@ impl Backend for GoferBackend {
             let h = inner.keep(at, name, *h, st);
             out.push(Ok((Node(h), attr_of(st))));
             at = h;
+            LAST_LOOKUP.set(Some(h));
         }
         if let Some(e) = failed {
             out.push(Err(Errno(e as i32)));

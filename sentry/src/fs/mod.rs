@@ -9,14 +9,13 @@
 //! and calls reaching them run natively (the sentry has no synthetic
 //! `/proc` yet, and the gofer is outside the container's pid namespace).
 //!
-//! The dentry cache is off: the stat family, `readlink`, `access`, the
-//! open family and the path-mutating calls (mkdir, unlink, rename...) go
-//! through the sentry, but calls into native mounts (and `O_TMPFILE`
-//! linked in later) still change the tree behind a cache's back. Each walk asks the gofer for each component.
-//! Turning the cache on needs every handler that changes a name or a
-//! file's attributes (`syscalls::{mkdir, mknod, unlink, rename, link,
-//! chmod, chown, utimes, truncate}`, `open` with `O_CREAT`) to
-//! [`Vfs::invalidate`] what it changed; none does yet.
+//! The dentry cache ([`moat_vfs::dcache`]) keeps found names of the
+//! rootfs (its device), which only this sentry changes: every call that
+//! removes a name (`syscalls::{unlink, rename}`) forgets it, every change
+//! of attributes by path or descriptor (`syscalls::{chmod, chown, utimes,
+//! truncate, xattr, fdattr}`) drops the whole cache, and so does giving
+//! the gofer's handles back ([`Files::trim`]). Volumes and absent names
+//! are asked each time.
 
 pub mod caller;
 pub mod gofer_backend;
@@ -40,6 +39,10 @@ use native::NativeFs;
 /// Past this many gofer handles, the sentry gives them all back.
 const MAX_HANDLES: usize = 8192;
 
+/// Names the dentry cache keeps: a few thousand (each holds a gofer
+/// handle, a descriptor in the gofer, until [`Files::trim`]).
+const DCACHE_ENTRIES: usize = 4096;
+
 pub struct Files {
     pub vfs: Vfs,
     pub gofer: Arc<GoferBackend>,
@@ -53,7 +56,7 @@ impl Files {
     /// connected on `sock`.
     pub fn new(spec: &Spec, sock: OwnedFd) -> Result<Files> {
         let gofer = Arc::new(GoferBackend::connect(sock).context("connecting to the gofer")?);
-        let mut vfs = Vfs::new(gofer.clone(), MountFlags::default(), 0)
+        let mut vfs = Vfs::new(gofer.clone(), MountFlags::default(), DCACHE_ENTRIES)
             .map_err(|e| anyhow::anyhow!("the gofer's root: {e}"))?;
         let mut native = Vec::new();
         let mut dests: Vec<Vec<u8>> = Vec::new();
@@ -94,11 +97,13 @@ impl Files {
     }
 
     /// Called with no walk held by this thread: gives the gofer's handles
-    /// back once there are many.
+    /// back once there are many (the dentry cache, which names them,
+    /// first).
     pub fn trim(&self) {
         if self.gofer.len() > MAX_HANDLES {
             let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
             if self.gofer.len() > MAX_HANDLES {
+                self.vfs.invalidate_all();
                 self.gofer.reset(&self.mount_points());
             }
         }

@@ -4,13 +4,14 @@
 //! owner or `CAP_FOWNER` (`EPERM`), the set-group-ID bit dropped outside
 //! the file's group without `CAP_FSETID` ([`chmod_mode`]). A symlink's
 //! mode cannot change: the gofer's kernel answers `EOPNOTSUPP` (after
-//! `EROFS`) as it would. An empty path with `AT_EMPTY_PATH` is a call on
-//! the descriptor and runs natively.
+//! `EROFS`) as it would. An empty (or NULL) path with `AT_EMPTY_PATH` is
+//! a call on the descriptor ([`super::fdattr`]).
 
 use moat_goferproto::SetAttr;
 use moat_vfs::{FileType, WalkFlags};
 use nix::errno::Errno;
 
+use super::fdattr::{chmod_fd, PathFd};
 use super::mutate::{read_only_first, with_target};
 use super::path::read_path;
 use super::Call;
@@ -44,11 +45,15 @@ fn change_mode(
     if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    if path == 0 && flags & libc::AT_EMPTY_PATH != 0 {
-        call.continue_natively();
-        return Ok(0);
+    let on_fd = flags & libc::AT_EMPTY_PATH != 0;
+    let path = if path == 0 && on_fd {
+        Vec::new()
+    } else {
+        read_path(call, path)?
+    };
+    if path.is_empty() && on_fd {
+        return chmod_fd(call, dirfd, mode, PathFd::Taken);
     }
-    let path = read_path(call, path)?;
     let walk = WalkFlags::at(flags);
     with_target(call, dirfd, &path, &walk, |call, files, t, status| {
         let mode = if t.loc.attr().kind == FileType::Symlink {

@@ -4,13 +4,14 @@
 //! `setattr_prepare`'s `chown_ok`/`chgrp_ok` ([`may_chown`]: `EPERM`).
 //! An id of -1 is left alone. The gofer's kernel clears the set-user-ID
 //! (and group-executable set-group-ID) bits of a non-directory as it
-//! would for the caller. An empty path with `AT_EMPTY_PATH` is a call on
-//! the descriptor and runs natively.
+//! would for the caller. An empty (or NULL) path with `AT_EMPTY_PATH` is
+//! a call on the descriptor ([`super::fdattr`]).
 
 use moat_goferproto::SetAttr;
 use moat_vfs::WalkFlags;
 use nix::errno::Errno;
 
+use super::fdattr::{chown_fd, PathFd};
 use super::mutate::{read_only_first, with_target};
 use super::path::read_path;
 use super::Call;
@@ -45,14 +46,22 @@ fn change_owner(
     call: &mut Call,
     dirfd: i32,
     path: u64,
-    (uid, gid): (u64, u64),
+    (uid_arg, gid_arg): (u64, u64),
     flags: i32,
 ) -> Result<i64, Errno> {
     if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (uid, gid) = (id(uid), id(gid));
-    let path = read_path(call, path)?;
+    let on_fd = flags & libc::AT_EMPTY_PATH != 0;
+    let path = if path == 0 && on_fd {
+        Vec::new()
+    } else {
+        read_path(call, path)?
+    };
+    if path.is_empty() && on_fd {
+        return chown_fd(call, dirfd, (uid_arg, gid_arg), PathFd::Taken);
+    }
+    let (uid, gid) = (id(uid_arg), id(gid_arg));
     let walk = WalkFlags::at(flags);
     with_target(call, dirfd, &path, &walk, |call, files, t, status| {
         may_chown(status, &t.stat, uid, gid).map_err(|e| read_only_first(files, t.node, e))?;

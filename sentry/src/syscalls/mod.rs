@@ -11,6 +11,7 @@ mod chmod;
 mod chown;
 mod chroot;
 mod exec;
+mod fdattr;
 mod hostname;
 mod inotify;
 mod link;
@@ -181,6 +182,10 @@ pub fn handler(module: &str, syscall: &str) -> Option<Handler> {
         ("chown", "chown") => chown::chown,
         ("chown", "lchown") => chown::lchown,
         ("chown", "fchownat") => chown::fchownat,
+        ("fdattr", "fchmod") => fdattr::fchmod,
+        ("fdattr", "fchown") => fdattr::fchown,
+        ("fdattr", "fsetxattr") => fdattr::fsetxattr,
+        ("fdattr", "fremovexattr") => fdattr::fremovexattr,
         ("utimes", "utimensat") => utimes::utimensat,
         ("utimes", "utimes") => utimes::utimes,
         ("utimes", "futimesat") => utimes::futimesat,

@@ -122,11 +122,23 @@ impl Target {
     /// truncate after their checks.
     pub fn set_stat(&self, call: &Call, files: &Files, attr: SetAttr) -> Answer {
         call.still_pending()?;
-        files
-            .gofer
-            .with_client(|c| c.set_stat(self.node.0, attr))
-            .map_err(errno)?;
+        // Times alone feed no permission check (and `stat` asks afresh).
+        let checked = attr.mode.or(attr.uid).or(attr.gid).is_some() || attr.size.is_some();
+        let set = files.gofer.with_client(|c| c.set_stat(self.node.0, attr));
+        if checked {
+            // The file may have other names: forget every cached attribute.
+            files.vfs.invalidate_all();
+        }
+        set.map_err(errno)?;
         Ok(Some(0))
+    }
+}
+
+/// Forgets the cached entry `name` of `dir` once the gofer removed or
+/// replaced it (or failed to: nothing is lost by forgetting).
+pub fn forget(files: &Files, dir: &Location, name: &[u8]) {
+    if files.vfs.invalidate(dir, name).is_err() {
+        files.vfs.invalidate_all();
     }
 }
 

@@ -164,6 +164,7 @@ fn walk_held(
     let Some(root) = caller::root(files, call.pid) else {
         return Ok(None);
     };
+    files.gofer.begin_walk();
     // openat2's RESOLVE_BENEATH and RESOLVE_IN_ROOT scope even an
     // absolute path to the dirfd: the walk starts (and is rooted) there.
     let scoped = flags.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0;

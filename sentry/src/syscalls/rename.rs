@@ -27,7 +27,7 @@
 use moat_vfs::{Last, Location, WalkFlags};
 use nix::errno::Errno;
 
-use super::mutate::{answer, errno, status_of, Answer, Entry};
+use super::mutate::{answer, errno, forget, status_of, Answer, Entry};
 use super::path::{read_path, walk, As};
 use super::Call;
 use crate::fs::caller::Status;
@@ -146,16 +146,16 @@ fn rename_op(
         .and_then(|o| Ok((o, moat_goferproto::Name::new(new_name.clone())?)))
         .map_err(|_| Errno::EINVAL)?;
     call.still_pending()?;
-    files
-        .gofer
-        .with_client(|c| {
-            c.rename(
-                (from.dir.node.0, &names.0),
-                (to.dir.node.0, &names.1),
-                flags,
-            )
-        })
-        .map_err(errno)?;
+    let renamed = files.gofer.with_client(|c| {
+        c.rename(
+            (from.dir.node.0, &names.0),
+            (to.dir.node.0, &names.1),
+            flags,
+        )
+    });
+    forget(files, &from.dir.loc, old_name);
+    forget(files, &to.dir.loc, new_name);
+    renamed.map_err(errno)?;
     Ok(Some(0))
 }
 

@@ -1,6 +1,7 @@
 //! The stat family on paths: `newfstatat`, `statx`, `stat`, `lstat`.
 //! The path is resolved by the sentry ([`super::path`]); the attributes
-//! come fresh from the gofer (`Stat` on the node found) and are written
+//! come fresh from the gofer (the walk's own last lookup, or `Stat` on the
+//! node found: never the dentry cache's copy) and are written
 //! into the caller's buffer in the kernel's layout. An empty path with
 //! `AT_EMPTY_PATH` is a call on a descriptor and runs natively, as do
 //! paths into mounts the sentry does not serve yet.
@@ -88,9 +89,9 @@ fn lookup(call: &mut Call, dirfd: i32, path: u64, flags: i32) -> Result<Option<S
     let walk = WalkFlags::at(flags);
     let result = match resolve(call, &files, dirfd, &path, &walk, As::Fs)? {
         Some((t, _)) => match t.files.gofer_node(&t.loc) {
-            // The walk just looked the node up (no dentry cache): its
-            // attributes are fresh. The root was not: ask.
-            Some(node) => match t.files.gofer.walked_stat(node) {
+            // The walk just asked the gofer for the node: its attributes
+            // are fresh. Else (the dentry cache answered, or the root): ask.
+            Some(node) => match t.files.gofer.just_walked_stat(node) {
                 Some(st) if t.loc.depth() > 1 => Some(st),
                 _ => from_gofer(t.files.gofer.full_stat(node))?,
             },

@@ -11,7 +11,7 @@
 use moat_vfs::Last;
 use nix::errno::Errno;
 
-use super::mutate::{errno, with_entry};
+use super::mutate::{errno, forget, with_entry};
 use super::path::read_path;
 use super::Call;
 use crate::fs::perm::{is_dir, may_remove};
@@ -71,12 +71,13 @@ fn remove(call: &mut Call, dirfd: i32, path: u64, dir: bool) -> Result<i64, Errn
         if let Err(err) = may_remove(status, &e.dir.stat, &victim, dir) {
             return refuse(err);
         }
-        let name = moat_goferproto::Name::new(name.clone()).map_err(|_| Errno::EINVAL)?;
+        let wire = moat_goferproto::Name::new(name.clone()).map_err(|_| Errno::EINVAL)?;
         call.still_pending()?;
-        files
+        let removed = files
             .gofer
-            .with_client(|c| c.unlink(e.dir.node.0, &name, dir))
-            .map_err(errno)?;
+            .with_client(|c| c.unlink(e.dir.node.0, &wire, dir));
+        forget(files, &e.dir.loc, name);
+        removed.map_err(errno)?;
         Ok(Some(0))
     })
 }

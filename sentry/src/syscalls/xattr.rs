@@ -139,10 +139,12 @@ fn set(call: &mut Call, at: i32) -> Result<i64, Errno> {
         |call, files, t, status| {
             permission(status, t, &name, W_OK).map_err(|e| read_only_first(files, t.node, e))?;
             call.still_pending()?;
-            files
+            let set = files
                 .gofer
-                .with_client(|c| c.set_xattr(t.node.0, &name, &value, flags))
-                .map_err(errno)?;
+                .with_client(|c| c.set_xattr(t.node.0, &name, &value, flags));
+            // An ACL changes what permission checks read, for every name.
+            files.vfs.invalidate_all();
+            set.map_err(errno)?;
             Ok(Some(0))
         },
     )
@@ -160,10 +162,9 @@ fn remove(call: &mut Call, at: i32) -> Result<i64, Errno> {
         |call, files, t, status| {
             permission(status, t, &name, W_OK).map_err(|e| read_only_first(files, t.node, e))?;
             call.still_pending()?;
-            files
-                .gofer
-                .with_client(|c| c.remove_xattr(t.node.0, &name))
-                .map_err(errno)?;
+            let removed = files.gofer.with_client(|c| c.remove_xattr(t.node.0, &name));
+            files.vfs.invalidate_all();
+            removed.map_err(errno)?;
             Ok(Some(0))
         },
     )
