@@ -1,0 +1,258 @@
+//! The sentry's dentry cache must never let a workload see stale
+//! permissions or names: modes changed through a descriptor or another
+//! hard link, POSIX ACLs, names removed and made again, a path socket
+//! bound natively while a client polls for it, a volume changed from the
+//! host. Each script runs under moat and under runc; what it prints must
+//! be the same.
+
+use moat_tests::*;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// Python helpers: `user(label, f)` runs `f` as uid/gid 1000 in a child
+/// and prints `ok` or the errno's name; `readable(path)` opens for reading.
+const PRELUDE: &str = r#"
+import errno, os, socket, struct, sys, time
+def user(label, f):
+    pid = os.fork()
+    if pid == 0:
+        os.setgid(1000); os.setuid(1000)
+        try:
+            f(); os._exit(0)
+        except OSError as e:
+            os._exit(e.errno)
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    print(label, 'ok' if code == 0 else errno.errorcode.get(code, code), flush=True)
+def readable(p):
+    return lambda: os.close(os.open(p, os.O_RDONLY))
+def t(label, f, *a):
+    try:
+        f(*a); print(label, 'ok')
+    except OSError as e:
+        print(label, errno.errorcode.get(e.errno, e.errno))
+"#;
+
+/// `script` (after [`PRELUDE`]) in `moat-debian` under moat and runc.
+fn python_same_as_runc(opts: &[&str], script: &str) -> String {
+    let code = format!("{PRELUDE}\n{script}");
+    let mut args = opts.to_vec();
+    args.extend_from_slice(&["moat-debian", "python3", "-c", &code]);
+    same_as_runc_in(&args, &[])
+}
+
+#[test]
+fn modes_changed_through_a_descriptor_or_another_link_are_seen_at_once() {
+    let out = python_same_as_runc(
+        &[],
+        r#"
+p, q = '/srv/f', '/srv/g'
+open(p, 'w').write('x'); os.chmod(p, 0o644)
+user('readable', readable(p))
+fd = os.open(p, os.O_RDONLY)
+os.fchmod(fd, 0)
+user('after fchmod 000', readable(p))
+os.fchmod(fd, 0o644)
+user('after fchmod 644', readable(p))
+os.link(p, q)
+user('other name', readable(q))
+os.chmod(p, 0)
+user('after chmod of the first name', readable(q))
+os.chmod(q, 0o644)
+user('after chmod of the second name', readable(p))
+os.fchown(fd, 1000, 1000); os.chmod(p, 0o600)
+user('after fchown to the user', readable(q))
+os.fchown(fd, 0, 0)
+user('after fchown back', readable(q))
+t('fchmod of an O_PATH descriptor', os.fchmod, os.open(p, os.O_PATH), 0)
+user('unchanged', readable(q))
+"#,
+    );
+    assert!(out.contains("after fchmod 000 EACCES"), "{out}");
+    assert!(
+        out.contains("after chmod of the first name EACCES"),
+        "{out}"
+    );
+    assert!(out.contains("after fchown to the user ok"), "{out}");
+    assert!(out.contains("after fchown back EACCES"), "{out}");
+    assert!(out.contains("O_PATH descriptor EBADF"), "{out}");
+}
+
+#[test]
+fn posix_acls_set_through_a_descriptor_are_seen_at_once() {
+    // A raw system.posix_acl_access value: version 2, then (tag, perm, id)
+    // entries; user 1000 may read a file that is 0600 to everyone else.
+    let out = python_same_as_runc(
+        &[],
+        r#"
+def acl(entries):
+    return struct.pack('<I', 2) + b''.join(struct.pack('<HHI', *e) for e in entries)
+ANY = 0xffffffff
+p = '/srv/acl'
+open(p, 'w').write('x'); os.chmod(p, 0o600)
+user('before', readable(p))
+fd = os.open(p, os.O_RDONLY)
+try:
+    os.setxattr(fd, 'system.posix_acl_access',
+                acl([(1, 6, ANY), (2, 4, 1000), (4, 0, ANY), (0x10, 4, ANY), (0x20, 0, ANY)]))
+    user('granted', readable(p))
+    os.setxattr(fd, 'system.posix_acl_access',
+                acl([(1, 6, ANY), (2, 0, 1000), (4, 0, ANY), (0x10, 0, ANY), (0x20, 0, ANY)]))
+    user('revoked', readable(p))
+except OSError as e:
+    print('no ACLs here', errno.errorcode.get(e.errno))
+"#,
+    );
+    if !out.contains("no ACLs") {
+        assert!(out.contains("granted ok"), "{out}");
+        assert!(out.contains("revoked EACCES"), "{out}");
+    }
+}
+
+#[test]
+fn names_removed_or_renamed_and_made_again_are_seen_at_once() {
+    let out = python_same_as_runc(
+        &[],
+        r#"
+p, q = '/srv/f', '/srv/secret'
+open(p, 'w').write('x'); os.chmod(p, 0o644)
+user('first', readable(p))
+os.unlink(p)
+user('removed', readable(p))
+open(p, 'w').write('x'); os.chmod(p, 0o600)
+user('made again 0600', readable(p))
+open(q, 'w').write('x'); os.chmod(q, 0o644)
+user('second', readable(q))
+os.rename(p, q)
+user('renamed over', readable(q))
+user('renamed away', readable(p))
+os.mkdir('/srv/d', 0o755); open('/srv/d/x', 'w').write('x')
+user('in a directory', readable('/srv/d/x'))
+os.unlink('/srv/d/x'); os.rmdir('/srv/d'); os.mkdir('/srv/d', 0o700)
+user('its directory made again 0700', lambda: os.stat('/srv/d/x'))
+"#,
+    );
+    assert!(out.contains("removed ENOENT"), "{out}");
+    assert!(out.contains("made again 0600 EACCES"), "{out}");
+    assert!(out.contains("renamed over EACCES"), "{out}");
+    assert!(out.contains("again 0700 EACCES"), "{out}");
+}
+
+#[test]
+fn a_socket_bound_while_a_client_polls_for_it_is_seen() {
+    let out = python_same_as_runc(
+        &[],
+        r#"
+path = '/srv/sock'
+if os.fork() == 0:
+    time.sleep(0.3)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path); s.listen(1)
+    time.sleep(5)
+    os._exit(0)
+seen = False
+deadline = time.time() + 4
+while time.time() < deadline:
+    if os.path.exists(path):
+        seen = True
+        break
+    time.sleep(0.01)
+print('seen', seen)
+c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+c.connect(path)
+print('connected')
+"#,
+    );
+    assert!(out.contains("seen True"), "{out}");
+}
+
+/// Runs `watch` (after [`PRELUDE`]) in a detached `moat-debian` container
+/// of runtime `rt` with `dir` at `/data`, and `host(step)` for each step
+/// the script asks for by printing `step N`; the container's output.
+fn with_host_changes(rt: &str, dir: &Path, watch: &str, host: &dyn Fn(u32)) -> String {
+    let name = unique("moat-dcache-vol");
+    let vol = format!("{}:/data", dir.display());
+    let code = format!("{PRELUDE}\n{watch}");
+    let rt_flag = format!("--runtime={rt}");
+    let args = [
+        "run",
+        "-d",
+        "--name",
+        &name,
+        &rt_flag,
+        "--network=none",
+        "-v",
+        &vol,
+        "moat-debian",
+        "python3",
+        "-c",
+        &code,
+    ];
+    let started = docker(&args);
+    assert!(started.status.success(), "{}", text(&started.stderr));
+    let logs = || text(&docker(&["logs", &name]).stdout);
+    let mut step = 1;
+    let done = eventually(Duration::from_secs(30), || {
+        let out = logs();
+        if out.contains(&format!("step {step}\n")) {
+            host(step);
+            std::fs::write(dir.join(format!("go{step}")), "").unwrap();
+            step += 1;
+        }
+        out.contains("done\n")
+    });
+    let out = logs();
+    let _ = docker(&["rm", "-f", &name]);
+    assert!(done, "{rt}: the script did not finish: {out}");
+    out
+}
+
+#[test]
+fn a_volume_changed_from_the_host_is_seen_at_once() {
+    setup();
+    let watch = r#"
+def step(n):
+    print('step', n, flush=True)
+    while not os.path.exists(f'/data/go{n}'):
+        time.sleep(0.02)
+p = '/data/f'
+user('readable', readable(p))
+print('content', open(p).read(), flush=True)
+step(1)  # the host makes it 0600
+user('after the host chmod', readable(p))
+step(2)  # the host writes it
+print('content', open(p).read(), flush=True)
+step(3)  # the host removes it
+print('exists', os.path.exists(p), flush=True)
+step(4)  # the host makes it again, 0644
+user('made again', readable(p))
+print('done', flush=True)
+"#;
+    let mut outs = Vec::new();
+    for rt in [runtime(), "runc".to_string()] {
+        let dir = std::env::temp_dir().join(unique("moat-dcache-vol"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let f = dir.join("f");
+        std::fs::write(&f, "one").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let host = |step: u32| match step {
+            1 => std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap(),
+            2 => std::fs::write(&f, "two").unwrap(),
+            3 => std::fs::remove_file(&f).unwrap(),
+            _ => {
+                std::fs::write(&f, "three").unwrap();
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }
+        };
+        outs.push(with_host_changes(&rt, &dir, watch, &host));
+        let _ = Command::new("rm").arg("-rf").arg(&dir).status();
+    }
+    assert_eq!(outs[0], outs[1], "{} differs from runc", runtime());
+    let out = &outs[0];
+    assert!(out.contains("after the host chmod EACCES"), "{out}");
+    assert!(out.contains("content two"), "{out}");
+    assert!(out.contains("exists False"), "{out}");
+    assert!(out.contains("made again ok"), "{out}");
+}
