@@ -9,6 +9,7 @@ use moat_tests::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Python helpers: `user(label, f)` runs `f` as uid/gid 1000 in a child
@@ -77,6 +78,62 @@ user('unchanged', readable(q))
     assert!(out.contains("after fchown to the user ok"), "{out}");
     assert!(out.contains("after fchown back EACCES"), "{out}");
     assert!(out.contains("O_PATH descriptor EBADF"), "{out}");
+}
+
+/// The raw-syscall helper of the mutate tests, mounted at `/sc`.
+fn sc_volume() -> String {
+    static BIN: OnceLock<std::path::PathBuf> = OnceLock::new();
+    let bin = BIN.get_or_init(|| static_c_binary("tests/tests/mutate/syscall.c"));
+    format!("{}:/sc:ro", bin.display())
+}
+
+#[test]
+fn descriptor_attribute_calls_are_checked_like_the_kernel() {
+    // fchmodat2 (452) and fchownat (260) with AT_EMPTY_PATH (0x1000) on
+    // an O_PATH descriptor the helper inherits.
+    let script = r#"
+import subprocess
+def at_empty(label, nr, fd, *rest):
+    os.set_inheritable(fd, True)
+    out = subprocess.run(['/sc', str(nr), str(fd), 's:'] + [str(a) for a in rest] + ['4096'],
+                         capture_output=True, text=True, pass_fds=[fd]).stdout.strip()
+    print(label, out, flush=True)
+p = '/srv/f'
+open(p, 'w').write('x'); os.chmod(p, 0o644)
+fd = os.open(p, os.O_RDONLY)
+user('fchmod by another user', lambda: os.fchmod(os.open(p, os.O_RDONLY), 0o666))
+user('fchown by another user', lambda: os.fchown(os.open(p, os.O_RDONLY), 1000, 1000))
+user('ACL by another user', lambda: os.setxattr(os.open(p, os.O_RDONLY), 'system.posix_acl_access', b'\x02\0\0\0'))
+path_fd = os.open(p, os.O_PATH)
+at_empty('fchmodat2 AT_EMPTY_PATH', 452, path_fd, 0)
+user('after it', readable(p))
+at_empty('fchownat AT_EMPTY_PATH', 260, path_fd, 1000, 1000)
+os.chmod(p, 0o600)
+user('owner after it', readable(p))
+at_empty('fchmodat2 of a directory', 452, os.open('/srv', os.O_PATH), 0o700)
+user('search after it', lambda: os.stat(p))
+os.chmod('/srv', 0o755)
+t('user xattr', os.setxattr, fd, 'user.x', b'1')
+"#;
+    let sc = sc_volume();
+    let out = python_same_as_runc(&["-v", &sc], script);
+    assert!(out.contains("fchmod by another user EPERM"), "{out}");
+    assert!(out.contains("fchown by another user EPERM"), "{out}");
+    assert!(out.contains("ACL by another user EPERM"), "{out}");
+    assert!(
+        out.contains("fchownat AT_EMPTY_PATH ok\nowner after it ok"),
+        "{out}"
+    );
+    // Docker's profile may not know fchmodat2 yet (ENOSYS under both).
+    if out.contains("fchmodat2 AT_EMPTY_PATH ok") {
+        assert!(out.contains("after it EACCES"), "{out}");
+        assert!(out.contains("search after it EACCES"), "{out}");
+    }
+    let ro = python_same_as_runc(
+        &["--read-only"],
+        "t('fchmod on a read-only rootfs', os.fchmod, os.open('/etc/passwd', os.O_RDONLY), 0)",
+    );
+    assert!(ro.contains("EROFS"), "{ro}");
 }
 
 #[test]

@@ -51,7 +51,7 @@
 //! `EPROTO`; another version gets `EPROTONOSUPPORT`. Handles are u64s
 //! the gofer hands out for the `O_PATH` descriptors it holds (one per
 //! `Walk`, `WalkStat`, each step of a `WalkPath`, `Create`, `Mkdir`, `Mknod`, `Symlink`, `Link`,
-//! `Bind`) until the client sends `Close`. Names are single components:
+//! `Bind`, and `Adopt`, whose handle holds the descriptor sent) until the client sends `Close`. Names are single components:
 //! the client resolves paths, `..` and symlinks itself, and the gofer
 //! never follows a symlink.
 
