@@ -39,6 +39,10 @@
 //!   handles past a bound): [`Dcache::clear`], so no reset node is used
 //!   again. An evicted entry's node is simply never returned again.
 //!
+//! - an open of a found name fails `ESTALE` or `ENOENT` (the name changed
+//!   behind the sentry: the host wrote into the rootfs): [`Dcache::clear`]
+//!   before the walk is retried.
+//!
 //! Attributes the kernel changes on its own are not seen: size and times
 //! (a `write`), and the set-user-ID bit a write by an unprivileged caller
 //! drops. None of them widens a permission check (a set-ID bit only makes

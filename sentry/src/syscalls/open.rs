@@ -308,6 +308,11 @@ fn open_path(
             // Only a parent walk ends so.
             Resolved::Parent { .. } => return Err(Errno::ENOENT),
         };
+        if matches!(opened, Err(Errno::ESTALE | Errno::ENOENT)) {
+            // The name changed behind the sentry (the host wrote into the
+            // rootfs): what the dentry cache knew may be the old file.
+            files.vfs.invalidate_all();
+        }
         let lost_race = match (&walked.resolved, &opened) {
             (_, Err(Errno::ESTALE)) => true,
             (Resolved::Found(_), Err(Errno::ENOENT)) => creating,
