@@ -225,12 +225,13 @@ print('connected')
 }
 
 /// Runs `watch` (after [`PRELUDE`]) in a detached `moat-debian` container
-/// of runtime `rt` with `dir` at `/data`, and `host(step)` for each step
-/// the script asks for by printing `step N`; the container's output.
-fn with_host_changes(rt: &str, dir: &Path, watch: &str, host: &dyn Fn(u32)) -> String {
+/// of runtime `rt` with `dir` at `/data`, and `host(container, step)` for
+/// each step the script asks for by printing `step N` (and waits for
+/// `/data/goN`: [`STEP`]); the container's output.
+fn with_host_changes(rt: &str, dir: &Path, watch: &str, host: &dyn Fn(&str, u32)) -> String {
     let name = unique("moat-dcache-vol");
     let vol = format!("{}:/data", dir.display());
-    let code = format!("{PRELUDE}\n{watch}");
+    let code = format!("{PRELUDE}\n{STEP}\n{watch}");
     let rt_flag = format!("--runtime={rt}");
     let args = [
         "run",
@@ -253,7 +254,7 @@ fn with_host_changes(rt: &str, dir: &Path, watch: &str, host: &dyn Fn(u32)) -> S
     let done = eventually(Duration::from_secs(30), || {
         let out = logs();
         if out.contains(&format!("step {step}\n")) {
-            host(step);
+            host(&name, step);
             std::fs::write(dir.join(format!("go{step}")), "").unwrap();
             step += 1;
         }
@@ -265,14 +266,25 @@ fn with_host_changes(rt: &str, dir: &Path, watch: &str, host: &dyn Fn(u32)) -> S
     out
 }
 
-#[test]
-fn a_volume_changed_from_the_host_is_seen_at_once() {
-    setup();
-    let watch = r#"
+const STEP: &str = r#"
 def step(n):
     print('step', n, flush=True)
     while not os.path.exists(f'/data/go{n}'):
         time.sleep(0.02)
+"#;
+
+/// A fresh host directory for [`with_host_changes`].
+fn host_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(unique("moat-dcache-vol"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+#[test]
+fn a_volume_changed_from_the_host_is_seen_at_once() {
+    setup();
+    let watch = r#"
 p = '/data/f'
 user('readable', readable(p))
 print('content', open(p).read(), flush=True)
@@ -288,13 +300,11 @@ print('done', flush=True)
 "#;
     let mut outs = Vec::new();
     for rt in [runtime(), "runc".to_string()] {
-        let dir = std::env::temp_dir().join(unique("moat-dcache-vol"));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let dir = host_dir();
         let f = dir.join("f");
         std::fs::write(&f, "one").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let host = |step: u32| match step {
+        let host = |_: &str, step: u32| match step {
             1 => std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap(),
             2 => std::fs::write(&f, "two").unwrap(),
             3 => std::fs::remove_file(&f).unwrap(),
@@ -312,4 +322,32 @@ print('done', flush=True)
     assert!(out.contains("content two"), "{out}");
     assert!(out.contains("exists False"), "{out}");
     assert!(out.contains("made again ok"), "{out}");
+}
+
+#[test]
+fn a_rootfs_file_replaced_by_docker_cp_is_opened_anew() {
+    setup();
+    let watch = r#"
+p = '/srv/f'
+open(p, 'w').write('one')
+print('content', open(p).read(), flush=True)
+step(1)  # the host copies another file over it
+print('content', open(p).read(), flush=True)
+print('done', flush=True)
+"#;
+    let mut outs = Vec::new();
+    for rt in [runtime(), "runc".to_string()] {
+        let dir = host_dir();
+        let src = dir.join("new");
+        std::fs::write(&src, "two").unwrap();
+        let host = |name: &str, _: u32| {
+            let dest = format!("{name}:/srv/f");
+            let cp = docker(&["cp", &src.display().to_string(), &dest]);
+            assert!(cp.status.success(), "{}", text(&cp.stderr));
+        };
+        outs.push(with_host_changes(&rt, &dir, watch, &host));
+        let _ = Command::new("rm").arg("-rf").arg(&dir).status();
+    }
+    assert_eq!(outs[0], outs[1], "{} differs from runc", runtime());
+    assert!(outs[0].contains("content two"), "{}", outs[0]);
 }
