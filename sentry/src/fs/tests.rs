@@ -151,3 +151,39 @@ fn walks_through_a_real_gofer() {
     gofer.reset(&[]);
     assert!(passwd(&mounted).is_ok());
 }
+
+#[test]
+fn an_adopted_descriptor_takes_attribute_changes_and_a_cached_walk_sees_them_once_dropped() {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tree();
+    let Some((_g, gofer)) = serve(dir.path()) else {
+        return;
+    };
+    let vfs = Vfs::new(gofer.clone(), MountFlags::default(), 16).expect("vfs");
+    let root = vfs.root();
+    let walk = || match vfs.resolve(&root, b"/etc/passwd", &WalkFlags::default()) {
+        Ok(Resolved::Found(f)) => f,
+        other => panic!("walk: {other:?}"),
+    };
+    let path = dir.path().join("etc/passwd");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(walk().attr().perm, 0o644);
+    let file = std::fs::File::open(&path).unwrap();
+    let (h, st) = gofer.with_client(|c| c.adopt(file.as_fd())).expect("adopt");
+    assert_eq!(st.mode & 0o7777, 0o644);
+    let attr = moat_goferproto::SetAttr {
+        mode: Some(0o600),
+        ..Default::default()
+    };
+    gofer
+        .with_client(|c| c.set_stat(h, attr))
+        .expect("set_stat");
+    let on_disk = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(on_disk & 0o7777, 0o600);
+    // The cache still has the old mode until the sentry drops it.
+    assert_eq!(walk().attr().perm, 0o644);
+    vfs.invalidate_all();
+    assert_eq!(walk().attr().perm, 0o600);
+    gofer.with_client(|c| c.close(&[h])).expect("close");
+}
