@@ -39,6 +39,9 @@
 //!   handles past a bound): [`Dcache::clear`], so no reset node is used
 //!   again. An evicted entry's node is simply never returned again.
 //!
+//! - a mount or umount the kernel runs in the container (`mount(2)` with
+//!   `CAP_SYS_ADMIN`): [`Dcache::disable`], for good, before the kernel
+//!   runs it: what a name leads to is then the kernel's mount table's;
 //! - an open of a found name fails `ESTALE` or `ENOENT` (the name changed
 //!   behind the sentry: the host wrote into the rootfs): [`Dcache::clear`]
 //!   before the walk is retried.
@@ -213,6 +216,13 @@ impl Dcache {
         self.order.clear();
     }
 
+    /// Forgets everything and keeps nothing from now on (what names name
+    /// may change behind the sentry: a mount the kernel makes).
+    pub fn disable(&mut self) {
+        self.capacity = 0;
+        self.clear();
+    }
+
     /// Forgets everything of one tree (a backend reconnected or unmounted).
     pub fn invalidate_tree(&mut self, tree: TreeId) {
         let dirs: Vec<DirKey> = self
@@ -312,5 +322,9 @@ mod tests {
         let mut off = Dcache::new(0);
         off.insert(T, Node(0), b"a", found(1));
         assert_eq!(off.get(T, Node(0), b"a"), None);
+        c.disable();
+        assert!(!c.enabled());
+        c.insert(T, Node(0), b"b", found(2));
+        assert_eq!(c.stats().entries, 0);
     }
 }

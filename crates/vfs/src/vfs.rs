@@ -307,6 +307,12 @@ impl Vfs {
         self.dcache().clear();
     }
 
+    /// Forgets every cached entry and caches nothing more: names may now
+    /// lead elsewhere behind the sentry (a mount the kernel makes).
+    pub fn disable_dcache(&self) {
+        self.dcache().disable();
+    }
+
     pub fn dcache_stats(&self) -> Stats {
         self.dcache().stats()
     }

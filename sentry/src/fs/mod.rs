@@ -115,7 +115,15 @@ impl Files {
     /// held by this thread.
     pub fn drop_handles(&self) {
         let _alone = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        self.vfs.invalidate_all();
         self.gofer.reset(&self.mount_points());
+    }
+
+    /// A mount or umount the kernel is about to run may change what a
+    /// name leads to, which the dentry cache would not see: from now on
+    /// every walk of this container asks the gofer.
+    pub fn stop_caching(&self) {
+        self.vfs.disable_dcache();
     }
 
     /// The gofer nodes the VFS's mounts are attached to.

@@ -37,8 +37,9 @@
 //! the gofer's kernel's `EROFS`, and `ST_RDONLY` in the `statfs` the
 //! sentry's own checks read). The sentry's `Vfs` mount table keeps only
 //! the spec's mounts; nothing in it has to be undone when the kernel
-//! refuses a mount after the sentry's checks passed. (The dentry cache is
-//! off; turned on, a mount or umount must drop the mount point's entry.)
+//! refuses a mount after the sentry's checks passed. The dentry cache
+//! would not see the kernel's change: it is turned off for good before
+//! the first mount or umount the kernel runs ([`Files::stop_caching`]).
 //!
 //! The kernel reads the path and type strings again when it runs the
 //! call: these checks give a well-behaved workload runc's errors and the
@@ -80,6 +81,9 @@ pub fn mount(call: &mut Call) -> Result<i64, Errno> {
     }
     let target = read_path(call, target)?;
     let r = check_mount(call, &files, source, &target, fstype, flags);
+    if matches!(r, Ok(None)) {
+        files.stop_caching();
+    }
     files.trim();
     answer(call, r)
 }
@@ -159,6 +163,7 @@ pub fn umount2(call: &mut Call) -> Result<i64, Errno> {
         }
         // Not a mount point (`EINVAL`), busy (`EBUSY`): the kernel's
         // answers; the gofer's own descriptors must not make it busy.
+        files.stop_caching();
         files.drop_handles();
         Ok(None)
     });
