@@ -351,3 +351,32 @@ print('done', flush=True)
     assert_eq!(outs[0], outs[1], "{} differs from runc", runtime());
     assert!(outs[0].contains("content two"), "{}", outs[0]);
 }
+
+#[test]
+fn a_mount_over_cached_names_is_seen_at_once() {
+    let out = python_same_as_runc(
+        &[
+            "--cap-add",
+            "SYS_ADMIN",
+            "--security-opt",
+            "apparmor=unconfined",
+        ],
+        r#"
+import subprocess
+os.makedirs('/srv/m', exist_ok=True)
+open('/srv/m/x', 'w').write('x')
+t('before', os.stat, '/srv/m/x')
+r = subprocess.run(['mount', '-t', 'tmpfs', 'none', '/srv/m'], capture_output=True)
+print('mount', r.returncode, flush=True)
+t('under the mount', os.stat, '/srv/m/x')
+open('/srv/m/y', 'w').write('y')
+subprocess.run(['umount', '/srv/m'])
+t('after umount', os.stat, '/srv/m/x')
+t('the mount\'s own file', os.stat, '/srv/m/y')
+"#,
+    );
+    assert!(out.contains("mount 0"), "{out}");
+    assert!(out.contains("under the mount ENOENT"), "{out}");
+    assert!(out.contains("after umount ok"), "{out}");
+    assert!(out.contains("own file ENOENT"), "{out}");
+}
