@@ -165,18 +165,21 @@ pub fn root(files: &Files, pid: u32) -> Option<Location> {
     }
 }
 
+/// The magic link of `pid`'s cwd (`AT_FDCWD`) or descriptor `dirfd`;
+/// `None` for a negative descriptor (the kernel's `EBADF`).
+pub fn dir_link(pid: u32, dirfd: i32) -> Option<String> {
+    if dirfd == libc::AT_FDCWD {
+        Some(format!("/proc/{pid}/cwd"))
+    } else {
+        (dirfd >= 0).then(|| format!("/proc/{pid}/fd/{dirfd}"))
+    }
+}
+
 /// Where a relative path of `pid` starts: its cwd for `AT_FDCWD`, else
 /// directory descriptor `dirfd` (on the gofer's tree, or the root of a
 /// native mount such as `/proc`); `None`: let the kernel run the call.
 pub fn start(files: &Files, pid: u32, dirfd: i32) -> Option<Location> {
-    let link = if dirfd == libc::AT_FDCWD {
-        format!("/proc/{pid}/cwd")
-    } else if dirfd >= 0 {
-        format!("/proc/{pid}/fd/{dirfd}")
-    } else {
-        // A bad descriptor: the kernel's EBADF.
-        return None;
-    };
+    let link = dir_link(pid, dirfd)?;
     let text = read_link(&link)?;
     if text.first() != Some(&b'/') {
         return None;

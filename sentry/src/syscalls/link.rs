@@ -33,7 +33,7 @@ use std::sync::OnceLock;
 
 use std::os::fd::{AsFd, OwnedFd};
 
-use moat_goferproto::Stat;
+use moat_goferproto::{Name, Stat};
 use moat_vfs::{Resolved, WalkFlags};
 use nix::errno::Errno;
 
@@ -41,6 +41,7 @@ use super::caller_fd;
 use super::mutate::{answer, errno, fresh_stat, status_of, with_entry, Answer, Entry};
 use super::path::{read_path, walk, As};
 use super::Call;
+use crate::fs::caller::Status;
 use crate::fs::perm::{is_dir, new_owner};
 use crate::fs::setattr::may_link;
 use crate::fs::Files;
@@ -126,15 +127,7 @@ fn link_op(
         return Ok(None);
     };
     let status = status_of(call, read.or(read_new))?;
-    let name = e.new_name(files, false)?;
-    let refuse = |err| Err(e.dir.read_only_first(files, err));
-    if let Err(err) = may_link(&status, &st, protected_hardlinks()) {
-        return refuse(err);
-    }
-    e.may_create(files, &status)?;
-    if is_dir(&st) {
-        return refuse(Errno::EPERM);
-    }
+    let name = may_link_at(files, &e, &status, &st)?;
     call.still_pending()?;
     files
         .gofer
@@ -144,6 +137,21 @@ fn link_op(
         })
         .map_err(errno)?;
     Ok(Some(0))
+}
+
+/// The checks of a new hard link to the file `st` at entry `e`, in
+/// Linux's order: the new name (`EEXIST`...), `may_linkat` (`EPERM`),
+/// `may_create` (`EACCES`), a directory (`EPERM`); `EROFS` first on a
+/// read-only mount. The name to give the gofer.
+fn may_link_at(files: &Files, e: &Entry, status: &Status, st: &Stat) -> Result<Name, Errno> {
+    let name = e.new_name(files, false)?;
+    let refuse = |err| e.dir.read_only_first(files, err);
+    may_link(status, st, protected_hardlinks()).map_err(refuse)?;
+    e.may_create(files, status)?;
+    if is_dir(st) {
+        return Err(refuse(Errno::EPERM));
+    }
+    Ok(name)
 }
 
 /// The caller's descriptor the old path of a linkat names: an empty path
@@ -190,15 +198,7 @@ fn link_file(
         return Ok(None);
     };
     let status = status_of(call, read)?;
-    let name = e.new_name(files, false)?;
-    let refuse = |err| Err(e.dir.read_only_first(files, err));
-    if let Err(err) = may_link(&status, &st, protected_hardlinks()) {
-        return refuse(err);
-    }
-    e.may_create(files, &status)?;
-    if is_dir(&st) {
-        return refuse(Errno::EPERM);
-    }
+    let name = may_link_at(files, &e, &status, &st)?;
     call.still_pending()?;
     let linked = files
         .gofer

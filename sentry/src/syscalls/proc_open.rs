@@ -56,13 +56,7 @@ fn container_path(call: &Call, files: &Files, dirfd: i32, path: &[u8]) -> Option
     let mut out = if path.first() == Some(&b'/') {
         Vec::new()
     } else {
-        let link = if dirfd == libc::AT_FDCWD {
-            format!("/proc/{pid}/cwd")
-        } else if dirfd >= 0 {
-            format!("/proc/{pid}/fd/{dirfd}")
-        } else {
-            return None;
-        };
+        let link = caller::dir_link(pid, dirfd)?;
         let text = read_link(&link)?;
         let there = format!("/proc/{pid}/root{}", std::str::from_utf8(&text).ok()?);
         let (here, there) = (
