@@ -9,6 +9,7 @@
 //! long as the sentry). `MOAT_GOFER_LOG` sets the log filter (stderr,
 //! default `warn`).
 
+mod acl;
 mod confine;
 mod more;
 mod nodes;

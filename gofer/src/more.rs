@@ -224,13 +224,10 @@ fn bind(
     )?;
     sys::chmod_node(fd, mode)?;
     let st = crate::nodes::stat_fd(fd)?;
-    Ok(with_fd(
-        Reply::Node {
-            node,
-            stat: crate::nodes::to_stat(&st),
-        },
-        sock,
-    ))
+    let stat = nodes
+        .stat_of(node, &st)
+        .inspect_err(|_| nodes.close(&[node]))?;
+    Ok(with_fd(Reply::Node { node, stat }, sock))
 }
 
 /// `connect` follows a symlink in the last component, so the name must be

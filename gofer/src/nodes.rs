@@ -11,6 +11,7 @@ use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{fstatat, FileStat};
 
+use crate::acl::access_acl;
 use crate::sys::{open_beneath, os};
 
 /// The root directory's handle.
@@ -49,7 +50,7 @@ pub fn stat_fd(fd: BorrowedFd) -> Result<FileStat, Errno> {
     )
 }
 
-pub fn to_stat(s: &FileStat) -> Stat {
+fn to_stat(s: &FileStat) -> Stat {
     let t = |sec: i64, nsec: i64| Time {
         sec,
         nsec: nsec.clamp(0, 999_999_999) as u32,
@@ -68,6 +69,7 @@ pub fn to_stat(s: &FileStat) -> Stat {
         atime: t(s.st_atime, s.st_atime_nsec),
         mtime: t(s.st_mtime, s.st_mtime_nsec),
         ctime: t(s.st_ctime, s.st_ctime_nsec),
+        acl: None,
     }
 }
 
@@ -87,6 +89,14 @@ impl Nodes {
             id: (st.st_dev, st.st_ino),
         })?;
         Ok(n)
+    }
+
+    /// The attributes of node `h`, `st` (its `fstat`), with its access ACL.
+    pub fn stat_of(&self, h: Handle, st: &FileStat) -> Result<Stat, Errno> {
+        Ok(Stat {
+            acl: access_acl(self.get(h)?, st)?,
+            ..to_stat(st)
+        })
     }
 
     pub fn get(&self, h: Handle) -> Result<&Node, Errno> {

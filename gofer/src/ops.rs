@@ -10,10 +10,10 @@ use moat_goferproto::{
 };
 use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
-use nix::sys::stat::{Mode, SFlag};
+use nix::sys::stat::{FileStat, Mode, SFlag};
 use nix::unistd::{Gid, Uid};
 
-use crate::nodes::{stat_fd, to_stat, Nodes, ROOT};
+use crate::nodes::{stat_fd, Nodes, ROOT};
 use crate::sys::{self, open_beneath, os};
 
 /// Open flags a client may ask for; the gofer adds `O_CLOEXEC`.
@@ -57,7 +57,7 @@ fn owner(uid: u32, gid: u32) -> (Option<Uid>, Option<Gid>) {
 impl Handler for Gofer {
     fn root(&mut self) -> Result<(Handle, Stat), Errno> {
         let st = stat_fd(self.nodes.get(ROOT)?.fd())?;
-        Ok((ROOT, to_stat(&st)))
+        Ok((ROOT, self.nodes.stat_of(ROOT, &st)?))
     }
 
     fn handle_with_fd(&mut self, req: Request, fd: Option<OwnedFd>) -> Result<Response, Errno> {
@@ -71,7 +71,7 @@ impl Handler for Gofer {
                 let (node, st) = self.nodes.adopt(file)?;
                 Ok(Reply::Node {
                     node,
-                    stat: to_stat(&st),
+                    stat: self.stat_or_close(node, &st)?,
                 }
                 .into())
             }
@@ -88,7 +88,10 @@ impl Handler for Gofer {
             .into()),
             WalkStat { dir, name } => self.walk_stat(dir, &name).map(Into::into),
             WalkPath { dir, names } => Ok(self.walk_path(dir, &names).into()),
-            Stat { node } => Ok(Reply::Stat(to_stat(&stat_fd(self.nodes.get(node)?.fd())?)).into()),
+            Stat { node } => {
+                let st = stat_fd(self.nodes.get(node)?.fd())?;
+                Ok(Reply::Stat(self.nodes.stat_of(node, &st)?).into())
+            }
             Open { node, flags } if flags == libc::O_PATH as u32 => {
                 // The node's own descriptor (inotify watches through it).
                 let fd = (self.nodes.get(node)?.fd().try_clone_to_owned())
@@ -179,8 +182,16 @@ impl Gofer {
         let (node, st) = self.nodes.walk(dir, name)?;
         Ok(Reply::Node {
             node,
-            stat: to_stat(&st),
+            stat: self.stat_or_close(node, &st)?,
         })
+    }
+
+    /// The attributes of the node just handed out as `node`, which is
+    /// closed again if they cannot be read.
+    fn stat_or_close(&mut self, node: Handle, st: &FileStat) -> Result<Stat, Errno> {
+        self.nodes
+            .stat_of(node, st)
+            .inspect_err(|_| self.nodes.close(&[node]))
     }
 
     /// Each name in the directory the previous one named, stopping after
@@ -190,9 +201,13 @@ impl Gofer {
         let mut at = dir;
         let mut errno = 0;
         for name in names {
-            match self.nodes.walk(at, name) {
-                Ok((node, st)) => {
-                    steps.push((node, to_stat(&st)));
+            let step = self
+                .nodes
+                .walk(at, name)
+                .and_then(|(node, st)| Ok((node, self.stat_or_close(node, &st)?, st)));
+            match step {
+                Ok((node, stat, st)) => {
+                    steps.push((node, stat));
                     if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
                         break;
                     }
@@ -222,7 +237,7 @@ impl Gofer {
         let st = stat_fd(fd)?;
         Ok(Reply::Node {
             node,
-            stat: to_stat(&st),
+            stat: self.stat_or_close(node, &st)?,
         }
         .into())
     }
@@ -252,7 +267,7 @@ impl Gofer {
         Ok(Response {
             reply: Reply::Node {
                 node,
-                stat: to_stat(&now),
+                stat: self.stat_or_close(node, &now)?,
             },
             fd: Some(file),
         })

@@ -55,6 +55,7 @@
 //! the client resolves paths, `..` and symlinks itself, and the gofer
 //! never follows a symlink.
 
+mod acl;
 mod client;
 mod reply;
 mod request;
@@ -66,6 +67,10 @@ mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use acl::{
+    Acl, AclEntry, ACL_ACCESS_XATTR, ACL_GROUP, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_USER,
+    ACL_USER_OBJ, MAX_ACL_ENTRIES,
+};
 pub use client::{Client, ClientError};
 pub use reply::Reply;
 pub use request::{Request, MAX_CLOSE, MAX_WALK, MAX_XATTR_VALUE, RENAME_FLAGS, XATTR_FLAGS};
@@ -78,8 +83,13 @@ pub use wire::{Name, MAX_MESSAGE, MAX_NAME, MAX_TARGET};
 /// 1. the first message set;
 /// 2. the `Statfs` reply carries `fsid` (`statfs(2)` on paths is answered
 ///    from it); `Open` with `O_PATH` hands out the node's own descriptor
-///    (`inotify_add_watch` watches through it).
-pub const VERSION: u32 = 2;
+///    (`inotify_add_watch` watches through it);
+/// 3. a [`Stat`] ends with the file's access ACL (`Option`: a `u32`
+///    count of at most [`MAX_ACL_ENTRIES`], then per entry `u8` tag,
+///    `u8` `rwx` bits, `u32` id), so the sentry's permission checks see
+///    it without asking; the gofer answers `E2BIG` for a file with a
+///    longer one.
+pub const VERSION: u32 = 3;
 
 /// Why a message does not decode (or encode).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

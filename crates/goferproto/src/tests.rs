@@ -31,6 +31,26 @@ fn stat() -> Stat {
         atime: t(-1),
         mtime: t(2),
         ctime: t(i64::MAX),
+        acl: Some(
+            Acl::new(&[
+                AclEntry {
+                    tag: ACL_USER_OBJ,
+                    perm: 6,
+                    id: u32::MAX,
+                },
+                AclEntry {
+                    tag: ACL_USER,
+                    perm: 4,
+                    id: 1000,
+                },
+                AclEntry {
+                    tag: ACL_MASK,
+                    perm: 7,
+                    id: u32::MAX,
+                },
+            ])
+            .expect("valid test ACL"),
+        ),
     }
 }
 
@@ -377,6 +397,48 @@ fn malformed_frames_are_errors() {
     }
     assert!(Reply::decode(&[0x80, 0, 0, 0, 0]).is_err(), "errno 0");
     assert!(Reply::decode(&[0x7f]).is_err());
+}
+
+/// A `Stat` reply whose ACL is `acl` as raw wire bytes (count, entries).
+fn stat_with_acl(acl: &[u8]) -> Vec<u8> {
+    let mut st = stat();
+    st.acl = None;
+    let mut frame = Reply::Stat(st).encode().unwrap_or_default();
+    *frame.last_mut().unwrap_or(&mut 0) = 1;
+    frame.extend_from_slice(acl);
+    frame
+}
+
+#[test]
+fn malformed_acls_are_errors() {
+    let entry = |tag: u8, perm: u8| [tag, perm, 0, 0, 0, 0];
+    let mut long = (MAX_ACL_ENTRIES as u32 + 1).to_le_bytes().to_vec();
+    for _ in 0..=MAX_ACL_ENTRIES {
+        long.extend_from_slice(&entry(ACL_USER, 7));
+    }
+    let table: Vec<(&str, Vec<u8>, ProtoError)> = vec![
+        ("too long", long, ProtoError::BadValue("ACL length")),
+        (
+            "unknown tag",
+            [&1u32.to_le_bytes()[..], &entry(3, 7)].concat(),
+            ProtoError::BadValue("ACL entry"),
+        ),
+        (
+            "bits past rwx",
+            [&1u32.to_le_bytes()[..], &entry(ACL_OTHER, 8)].concat(),
+            ProtoError::BadValue("ACL entry"),
+        ),
+        (
+            "entries past the end",
+            [&2u32.to_le_bytes()[..], &entry(ACL_OTHER, 7)].concat(),
+            ProtoError::Truncated,
+        ),
+    ];
+    for (what, acl, want) in table {
+        assert_eq!(Reply::decode(&stat_with_acl(&acl)), Err(want), "{what}");
+    }
+    let one = [&1u32.to_le_bytes()[..], &entry(ACL_OTHER, 5)].concat();
+    assert!(Reply::decode(&stat_with_acl(&one)).is_ok());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The structures that requests and replies carry: file attributes,
 //! file-system statistics, directory entries, attribute changes.
 
+use crate::acl::Acl;
 use crate::wire::{Name, Reader, Writer};
 use crate::ProtoError;
 
@@ -33,7 +34,7 @@ impl Time {
     }
 }
 
-/// A file's attributes, as `fstat` reports them.
+/// A file's attributes, as `fstat` reports them, with its access ACL.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stat {
     pub dev: u64,
@@ -50,6 +51,8 @@ pub struct Stat {
     pub atime: Time,
     pub mtime: Time,
     pub ctime: Time,
+    /// The `system.posix_acl_access` ACL, if the file has one.
+    pub acl: Option<Acl>,
 }
 
 impl Stat {
@@ -67,6 +70,7 @@ impl Stat {
         for t in [self.atime, self.mtime, self.ctime] {
             t.put(w);
         }
+        put_opt(w, self.acl.as_ref(), |w, a| a.put(w));
     }
 
     pub(crate) fn get(r: &mut Reader) -> Result<Stat, ProtoError> {
@@ -84,6 +88,7 @@ impl Stat {
             atime: Time::get(r)?,
             mtime: Time::get(r)?,
             ctime: Time::get(r)?,
+            acl: get_opt(r, Acl::get)?,
         })
     }
 
