@@ -7,6 +7,8 @@
 //! follows symlinks**: symlinks, `.`, `..` and mount crossings are the walk's
 //! job, so a hostile tree cannot make the server leave its root.
 
+use moat_goferproto::Acl;
+
 use crate::errno::Result;
 use crate::location::Location;
 
@@ -66,6 +68,8 @@ pub struct Attr {
     /// symlink whose target is an object rather than a path. Only synthetic
     /// backends set it; `RESOLVE_NO_MAGICLINKS` refuses to follow it.
     pub magic: bool,
+    /// The POSIX access ACL, which search permission consults.
+    pub acl: Option<Acl>,
 }
 
 impl Attr {

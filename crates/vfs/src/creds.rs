@@ -5,10 +5,11 @@
 //! the sentry checks what the kernel's `may_lookup` checks: execute
 //! (search) permission on every directory a walk looks a component up in,
 //! `.` and `..` included, for the calling thread's fsuid, fsgid and
-//! supplementary groups; `CAP_DAC_OVERRIDE` or `CAP_DAC_READ_SEARCH` pass.
+//! supplementary groups, and its POSIX access ACL; `CAP_DAC_OVERRIDE` or `CAP_DAC_READ_SEARCH` pass.
 //! Permission on the object found (read, write, execute) is the calling
 //! handler's check, as it is `may_open`'s in Linux.
 
+use crate::acl::{class_permits, Owned};
 use crate::backend::Attr;
 use crate::errno::{Errno, Result};
 
@@ -59,28 +60,25 @@ impl Creds {
     }
 
     /// Search permission on directory `dir` (`EACCES` without it): the
-    /// owner's bits for the owner, else the group's for a member, else the
-    /// others', as `generic_permission` picks them.
+    /// owner's bits for the owner, else its ACL's or the group's, else the
+    /// others', as `generic_permission` picks them ([`class_permits`]).
     pub fn may_search(&self, dir: &Attr) -> Result<()> {
-        if self.everyone {
-            return if dir.perm & 0o111 == 0o111 {
-                Ok(())
-            } else {
-                Err(Errno::EACCES)
-            };
-        }
-        let bits = if self.uid == dir.uid {
-            dir.perm >> 6
-        } else if self.gid == dir.gid || self.groups.contains(&dir.gid) {
-            dir.perm >> 3
-        } else {
-            dir.perm
+        let file = Owned {
+            uid: dir.uid,
+            gid: dir.gid,
+            perm: dir.perm,
+            acl: dir.acl.as_ref(),
         };
-        if bits & 1 != 0 || self.dac_override || self.dac_read_search {
+        if class_permits(self, file, 1) || self.dac_override || self.dac_read_search {
             Ok(())
         } else {
             Err(Errno::EACCES)
         }
+    }
+
+    /// Is the caller's fsgid or one of its supplementary groups `gid`?
+    pub fn in_group(&self, gid: u32) -> bool {
+        self.gid == gid || self.groups.contains(&gid)
     }
 }
 
@@ -100,6 +98,7 @@ mod tests {
             ino,
             size,
             magic,
+            acl: None,
         }
     }
 

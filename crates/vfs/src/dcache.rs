@@ -254,6 +254,7 @@ mod tests {
             uid: 0,
             gid: 0,
             magic: false,
+            acl: None,
         };
         (Node(n), attr)
     }

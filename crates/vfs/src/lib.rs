@@ -66,6 +66,7 @@
 //! the server; errors are [`Errno`]s to hand back to the workload as they
 //! are.
 
+pub mod acl;
 pub mod backend;
 pub mod creds;
 pub mod dcache;
@@ -77,6 +78,7 @@ pub mod mount;
 mod vfs;
 pub mod walk;
 
+pub use acl::{class_permits, Owned};
 pub use backend::{Attr, Backend, FileType, Node};
 pub use creds::Creds;
 pub use dcache::{Dcache, Stats, TreeId};

@@ -74,6 +74,7 @@ impl MemFs {
             uid: 0,
             gid: 0,
             magic: false,
+            acl: None,
         };
         nodes.push(MemNode { attr, body });
         Node(id)

@@ -228,6 +228,7 @@ impl MaskedFs {
                 uid: 0,
                 gid: 0,
                 magic: false,
+                acl: None,
             },
         }
     }

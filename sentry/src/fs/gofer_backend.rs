@@ -79,6 +79,7 @@ pub fn attr_of(st: &Stat) -> Attr {
         ino: st.ino,
         size: st.size,
         magic: false,
+        acl: st.acl,
     }
 }
 

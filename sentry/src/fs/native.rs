@@ -40,6 +40,7 @@ impl Backend for NativeFs {
             ino: 0,
             size: 0,
             magic: false,
+            acl: None,
         })
     }
 

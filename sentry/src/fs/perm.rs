@@ -4,14 +4,16 @@
 //! chown or remove anything), so every check Linux makes on the caller's
 //! credentials before a file operation is made here, on attributes the
 //! gofer reported, with the caller's [`Status`]: `generic_permission`
-//! ([`permitted`]), `may_create` ([`may_create_in`]), `may_delete` with
+//! ([`permitted`], with the file's POSIX access ACL as
+//! `posix_acl_permission` reads it: see `moat_vfs::acl`), `may_create` ([`may_create_in`]), `may_delete` with
 //! the sticky bit ([`may_delete`]), `inode_owner_or_capable`
 //! ([`owner_or_capable`]) and `inode_init_owner` ([`new_owner`]). Mount
 //! flags (read-only, noexec) come from the gofer's `statfs`, whose mounts
-//! are the container's. ACLs, immutable files and LSMs are not consulted.
+//! are the container's. Default ACLs are the gofer's kernel's to apply
+//! when it creates; immutable files and LSMs are not consulted.
 
 use moat_goferproto::Stat;
-use moat_vfs::Creds;
+use moat_vfs::{class_permits, Creds, Owned};
 use nix::errno::Errno;
 
 use super::caller::Status;
@@ -68,34 +70,30 @@ pub fn permitted(creds: &Creds, st: &Stat, mode: u32, mount_flags: u64) -> Resul
     Ok(())
 }
 
-/// `generic_permission`: owner, group or other bits, then capabilities.
-/// [`Creds::anyone`] passes only what the owner, the group and others may
-/// all do (so would any caller).
+/// `generic_permission`: the owner's, the access ACL's, the group's or
+/// the others' bits ([`class_permits`]), then capabilities.
+/// [`Creds::anyone`] passes only what every user may do.
 fn bits_allow(creds: &Creds, st: &Stat, mode: u32) -> bool {
-    let perm = st.mode & 0o777;
-    if creds.everyone {
-        return (perm >> 6) & (perm >> 3) & perm & mode == mode;
-    }
-    let bits = if creds.uid == st.uid {
-        perm >> 6
-    } else if in_group(creds, st.gid) {
-        perm >> 3
-    } else {
-        perm
-    } & 7;
-    if bits & mode == mode {
+    let file = Owned {
+        uid: st.uid,
+        gid: st.gid,
+        perm: st.mode,
+        acl: st.acl.as_ref(),
+    };
+    if class_permits(creds, file, mode) {
         return true;
     }
     if is_dir(st) {
         creds.dac_override || (creds.dac_read_search && mode & W_OK == 0)
     } else {
-        (creds.dac_override && (mode & X_OK == 0 || perm & 0o111 != 0))
+        // An executable needs an x bit in the mode (owner, mask or other).
+        (creds.dac_override && (mode & X_OK == 0 || st.mode & 0o111 != 0))
             || (creds.dac_read_search && mode == R_OK)
     }
 }
 
 pub fn in_group(creds: &Creds, gid: u32) -> bool {
-    creds.gid == gid || creds.groups.contains(&gid)
+    creds.in_group(gid)
 }
 
 /// `may_create`: write and search permission on the directory `dir`
@@ -251,6 +249,56 @@ pub(crate) mod tests {
             permitted(&anyone, &file(0o666, 5, 5), R_OK | W_OK, ST_RDONLY),
             Err(Errno::EROFS)
         );
+    }
+
+    /// `file(perm, 5, 5)` with `user::rw- user:1000:<u> group::r--
+    /// mask::<group bits of perm> other::<others' bits>`.
+    fn with_acl(perm: u32, u: u8) -> Stat {
+        let e = |tag, perm, id| moat_goferproto::AclEntry { tag, perm, id };
+        let none = u32::MAX;
+        let acl = moat_goferproto::Acl::new(&[
+            e(moat_goferproto::ACL_USER_OBJ, 6, none),
+            e(moat_goferproto::ACL_USER, u, 1000),
+            e(moat_goferproto::ACL_GROUP_OBJ, 4, none),
+            e(moat_goferproto::ACL_MASK, ((perm >> 3) & 7) as u8, none),
+            e(moat_goferproto::ACL_OTHER, (perm & 7) as u8, none),
+        ]);
+        Stat {
+            acl: acl.ok(),
+            ..file(perm, 5, 5)
+        }
+    }
+
+    #[test]
+    fn access_acls_then_capabilities() {
+        let alice = Creds::user(1000, 1000, vec![]);
+        assert_eq!(
+            permitted(&alice, &with_acl(0o644, 0), R_OK, 0),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(permitted(&alice, &with_acl(0o640, 4), R_OK, 0), Ok(()));
+        assert_eq!(
+            permitted(&alice, &with_acl(0o640, 6), W_OK, 0),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(
+            permitted(&alice, &with_acl(0o660, 6), W_OK, ST_RDONLY),
+            Err(Errno::EROFS)
+        );
+        // CAP_DAC_OVERRIDE still reads and writes anything, but executes a
+        // regular file only if the mode has an x bit.
+        let root = Creds::root();
+        assert_eq!(
+            permitted(&root, &with_acl(0o600, 0), R_OK | W_OK, 0),
+            Ok(())
+        );
+        assert_eq!(
+            permitted(&root, &with_acl(0o640, 7), X_OK, 0),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(permitted(&root, &with_acl(0o650, 7), X_OK, 0), Ok(()));
+        // The ACL's x for alice, through an x in the mask.
+        assert_eq!(permitted(&alice, &with_acl(0o650, 7), X_OK, 0), Ok(()));
     }
 
     #[test]
