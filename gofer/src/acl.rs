@@ -1,6 +1,8 @@
 //! A node's access ACL, read with its attributes so that the sentry's
 //! permission checks see it (`system.posix_acl_access`, which the kernel
-//! serves from the inode's cached ACL: one `getxattrat` per lookup).
+//! serves from the inode's cached ACL: one `getxattrat` per lookup), and
+//! for a directory whether it has a default ACL (one more), so that the
+//! sentry leaves the umask to the kernel when it creates in it.
 //!
 //! The xattr calls refuse `O_PATH` descriptors, so the ACL is read by
 //! name in the node's parent directory, or, for a directory without one
@@ -8,7 +10,9 @@
 //! workload's descriptor) is asked directly; if that descriptor is
 //! `O_PATH` (`EBADF`) it is reported without an ACL. Symlinks have none.
 
-use moat_goferproto::{Acl, ACL_ACCESS_XATTR, MAX_ACL_ENTRIES};
+use std::os::fd::AsFd;
+
+use moat_goferproto::{Acl, ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR, MAX_ACL_ENTRIES};
 use nix::errno::Errno;
 use nix::sys::stat::FileStat;
 
@@ -22,43 +26,8 @@ const BUF: usize = 4 + 8 * (MAX_ACL_ENTRIES + 1);
 /// The access ACL of `node` (whose attributes are `st`); `E2BIG` if it
 /// has more than [`MAX_ACL_ENTRIES`] entries.
 pub fn access_acl(node: &Node, st: &FileStat) -> Result<Option<Acl>, Errno> {
-    let kind = st.st_mode & libc::S_IFMT;
-    if kind == libc::S_IFLNK {
-        return Ok(None);
-    }
     let mut buf = [0u8; BUF];
-    let name = ACL_ACCESS_XATTR.as_bytes();
-    let got = match &node.parent {
-        Some((dir, child)) => {
-            let path = sys::cstr(child.as_bytes())?;
-            let at = At {
-                fd: std::os::fd::AsFd::as_fd(&**dir),
-                path: &path,
-                flags: libc::AT_SYMLINK_NOFOLLOW,
-            };
-            sys::getxattr(&at, name, &mut buf)
-        }
-        None if kind == libc::S_IFDIR => {
-            let at = At {
-                fd: node.fd(),
-                path: c".",
-                flags: libc::AT_SYMLINK_NOFOLLOW,
-            };
-            sys::getxattr(&at, name, &mut buf)
-        }
-        None => {
-            let at = At {
-                fd: node.fd(),
-                path: c"",
-                flags: libc::AT_EMPTY_PATH,
-            };
-            match sys::getxattr(&at, name, &mut buf) {
-                Err(Errno::EBADF) => return Ok(None),
-                r => r,
-            }
-        }
-    };
-    match got {
+    match xattr(node, st, ACL_ACCESS_XATTR, &mut buf) {
         Ok(n) if n > BUF - 8 => Err(Errno::E2BIG),
         Ok(n) => Acl::from_xattr(&buf[..n]).map(Some).map_err(|e| {
             tracing::warn!("unreadable access ACL: {e}");
@@ -67,5 +36,58 @@ pub fn access_acl(node: &Node, st: &FileStat) -> Result<Option<Acl>, Errno> {
         Err(Errno::ENODATA | Errno::EOPNOTSUPP) => Ok(None),
         Err(Errno::ERANGE) => Err(Errno::E2BIG),
         Err(e) => Err(e),
+    }
+}
+
+/// Has directory `node` a default ACL (which new files in it inherit,
+/// the kernel then ignoring the creator's umask)? Never for others.
+pub fn has_default_acl(node: &Node, st: &FileStat) -> Result<bool, Errno> {
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return Ok(false);
+    }
+    // An empty buffer asks for the size only.
+    match xattr(node, st, ACL_DEFAULT_XATTR, &mut []) {
+        Ok(_) => Ok(true),
+        Err(Errno::ENODATA | Errno::EOPNOTSUPP) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The xattr `name` of `node` into `buf` (`ENODATA` for a symlink).
+fn xattr(node: &Node, st: &FileStat, name: &str, buf: &mut [u8]) -> Result<usize, Errno> {
+    let kind = st.st_mode & libc::S_IFMT;
+    if kind == libc::S_IFLNK {
+        return Err(Errno::ENODATA);
+    }
+    let name = name.as_bytes();
+    match &node.parent {
+        Some((dir, child)) => {
+            let path = sys::cstr(child.as_bytes())?;
+            let at = At {
+                fd: dir.as_fd(),
+                path: &path,
+                flags: libc::AT_SYMLINK_NOFOLLOW,
+            };
+            sys::getxattr(&at, name, buf)
+        }
+        None if kind == libc::S_IFDIR => {
+            let at = At {
+                fd: node.fd(),
+                path: c".",
+                flags: libc::AT_SYMLINK_NOFOLLOW,
+            };
+            sys::getxattr(&at, name, buf)
+        }
+        None => {
+            let at = At {
+                fd: node.fd(),
+                path: c"",
+                flags: libc::AT_EMPTY_PATH,
+            };
+            match sys::getxattr(&at, name, buf) {
+                Err(Errno::EBADF) => Err(Errno::ENODATA),
+                r => r,
+            }
+        }
     }
 }

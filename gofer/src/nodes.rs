@@ -11,7 +11,7 @@ use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{fstatat, FileStat};
 
-use crate::acl::access_acl;
+use crate::acl::{access_acl, has_default_acl};
 use crate::sys::{open_beneath, os};
 
 /// The root directory's handle.
@@ -70,6 +70,7 @@ fn to_stat(s: &FileStat) -> Stat {
         mtime: t(s.st_mtime, s.st_mtime_nsec),
         ctime: t(s.st_ctime, s.st_ctime_nsec),
         acl: None,
+        default_acl: false,
     }
 }
 
@@ -91,10 +92,12 @@ impl Nodes {
         Ok(n)
     }
 
-    /// The attributes of node `h`, `st` (its `fstat`), with its access ACL.
+    /// The attributes of node `h`, `st` (its `fstat`), with its ACLs.
     pub fn stat_of(&self, h: Handle, st: &FileStat) -> Result<Stat, Errno> {
+        let node = self.get(h)?;
         Ok(Stat {
-            acl: access_acl(self.get(h)?, st)?,
+            acl: access_acl(node, st)?,
+            default_acl: has_default_acl(node, st)?,
             ..to_stat(st)
         })
     }

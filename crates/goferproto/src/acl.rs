@@ -17,6 +17,8 @@ pub const MAX_ACL_ENTRIES: usize = 32;
 
 /// The name of the xattr holding a file's access ACL.
 pub const ACL_ACCESS_XATTR: &str = "system.posix_acl_access";
+/// The name of the xattr holding a directory's default ACL.
+pub const ACL_DEFAULT_XATTR: &str = "system.posix_acl_default";
 
 /// Entry tags, as in `linux/posix_acl.h`.
 pub const ACL_USER_OBJ: u8 = 0x01;

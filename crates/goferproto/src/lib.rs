@@ -68,8 +68,8 @@ mod wire;
 mod tests;
 
 pub use acl::{
-    Acl, AclEntry, ACL_ACCESS_XATTR, ACL_GROUP, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_USER,
-    ACL_USER_OBJ, MAX_ACL_ENTRIES,
+    Acl, AclEntry, ACL_ACCESS_XATTR, ACL_DEFAULT_XATTR, ACL_GROUP, ACL_GROUP_OBJ, ACL_MASK,
+    ACL_OTHER, ACL_USER, ACL_USER_OBJ, MAX_ACL_ENTRIES,
 };
 pub use client::{Client, ClientError};
 pub use reply::Reply;
@@ -87,8 +87,8 @@ pub use wire::{Name, MAX_MESSAGE, MAX_NAME, MAX_TARGET};
 /// 3. a [`Stat`] ends with the file's access ACL (`Option`: a `u32`
 ///    count of at most [`MAX_ACL_ENTRIES`], then per entry `u8` tag,
 ///    `u8` `rwx` bits, `u32` id), so the sentry's permission checks see
-///    it without asking; the gofer answers `E2BIG` for a file with a
-///    longer one.
+///    it without asking (the gofer answers `E2BIG` for a file with a
+///    longer one), and a `bool`: a directory with a default ACL.
 pub const VERSION: u32 = 3;
 
 /// Why a message does not decode (or encode).

@@ -51,6 +51,7 @@ fn stat() -> Stat {
             ])
             .expect("valid test ACL"),
         ),
+        default_acl: true,
     }
 }
 
@@ -403,9 +404,12 @@ fn malformed_frames_are_errors() {
 fn stat_with_acl(acl: &[u8]) -> Vec<u8> {
     let mut st = stat();
     st.acl = None;
+    st.default_acl = false;
     let mut frame = Reply::Stat(st).encode().unwrap_or_default();
-    *frame.last_mut().unwrap_or(&mut 0) = 1;
+    frame.truncate(frame.len().saturating_sub(2));
+    frame.push(1);
     frame.extend_from_slice(acl);
+    frame.push(0);
     frame
 }
 

@@ -53,6 +53,8 @@ pub struct Stat {
     pub ctime: Time,
     /// The `system.posix_acl_access` ACL, if the file has one.
     pub acl: Option<Acl>,
+    /// A directory with a default ACL (`system.posix_acl_default`).
+    pub default_acl: bool,
 }
 
 impl Stat {
@@ -71,6 +73,7 @@ impl Stat {
             t.put(w);
         }
         put_opt(w, self.acl.as_ref(), |w, a| a.put(w));
+        w.bool(self.default_acl);
     }
 
     pub(crate) fn get(r: &mut Reader) -> Result<Stat, ProtoError> {
@@ -89,6 +92,7 @@ impl Stat {
             mtime: Time::get(r)?,
             ctime: Time::get(r)?,
             acl: get_opt(r, Acl::get)?,
+            default_acl: r.bool()?,
         })
     }
 

@@ -10,7 +10,8 @@
 //! ([`owner_or_capable`]) and `inode_init_owner` ([`new_owner`]). Mount
 //! flags (read-only, noexec) come from the gofer's `statfs`, whose mounts
 //! are the container's. Default ACLs are the gofer's kernel's to apply
-//! when it creates; immutable files and LSMs are not consulted.
+//! when it creates ([`create_umask`]); immutable files and LSMs are not
+//! consulted.
 
 use moat_goferproto::Stat;
 use moat_vfs::{class_permits, Creds, Owned};
@@ -141,6 +142,17 @@ pub fn may_remove(status: &Status, dir: &Stat, victim: &Stat, dir_call: bool) ->
 /// `CAP_FOWNER` (chmod, utimes with explicit times, xattrs of others).
 pub fn owner_or_capable(status: &Status, st: &Stat) -> bool {
     status.uid[3] == st.uid || status.has_cap(CAP_FOWNER)
+}
+
+/// The umask a file the caller creates in `dir` gets: none if `dir` has a
+/// default ACL, which the gofer's kernel applies to the mode instead
+/// (`mode_strip_umask`, `posix_acl_create`).
+pub fn create_umask(status: &Status, dir: &Stat) -> u32 {
+    if dir.default_acl {
+        0
+    } else {
+        status.umask
+    }
 }
 
 /// Owner and mode of a file the caller creates in `dir` with `mode`
@@ -299,6 +311,18 @@ pub(crate) mod tests {
         assert_eq!(permitted(&root, &with_acl(0o650, 7), X_OK, 0), Ok(()));
         // The ACL's x for alice, through an x in the mask.
         assert_eq!(permitted(&alice, &with_acl(0o650, 7), X_OK, 0), Ok(()));
+    }
+
+    #[test]
+    fn a_default_acl_replaces_the_umask() {
+        let alice = user(1000, 1000, 0);
+        let plain = dir(0o755, 0, 0);
+        assert_eq!(create_umask(&alice, &plain), 0o022);
+        let inherits = Stat {
+            default_acl: true,
+            ..plain
+        };
+        assert_eq!(create_umask(&alice, &inherits), 0);
     }
 
     #[test]

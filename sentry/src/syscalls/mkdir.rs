@@ -13,7 +13,7 @@ use nix::errno::Errno;
 use super::mutate::{errno, with_entry};
 use super::path::read_path;
 use super::Call;
-use crate::fs::perm::new_owner;
+use crate::fs::perm::{create_umask, new_owner};
 
 /// mkdir(path, mode)
 pub fn mkdir(call: &mut Call) -> Result<i64, Errno> {
@@ -32,7 +32,7 @@ fn make_dir(call: &mut Call, dirfd: i32, path: u64, mode: u32) -> Result<i64, Er
     with_entry(call, dirfd, &path, |call, files, e, status| {
         let name = e.new_name(files, true)?;
         e.may_create(files, status)?;
-        let mode = mode & 0o1777 & !status.umask;
+        let mode = mode & 0o1777 & !create_umask(status, &e.dir.stat);
         let (uid, gid, mode) = new_owner(status, &e.dir.stat, libc::S_IFDIR | mode);
         call.still_pending()?;
         files

@@ -15,7 +15,7 @@ use nix::errno::Errno;
 use super::mutate::{errno, with_entry};
 use super::path::read_path;
 use super::Call;
-use crate::fs::perm::new_owner;
+use crate::fs::perm::{create_umask, new_owner};
 
 /// mknod(path, mode, dev)
 pub fn mknod(call: &mut Call) -> Result<i64, Errno> {
@@ -49,7 +49,7 @@ fn make_node(call: &mut Call, dirfd: i32, path: u64, mode: u32) -> Result<i64, E
         let name = e.new_name(files, false)?;
         e.may_create(files, status)?;
         let ifmt = kind.map_or(libc::S_IFREG, NodeKind::ifmt);
-        let bits = mode & 0o7777 & !status.umask;
+        let bits = mode & 0o7777 & !create_umask(status, &e.dir.stat);
         let (uid, gid, mode) = new_owner(status, &e.dir.stat, ifmt | bits);
         let owner = (mode & 0o7777, uid, gid);
         call.still_pending()?;

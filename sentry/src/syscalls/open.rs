@@ -25,7 +25,7 @@
 //!   only for the owner or `CAP_FOWNER` (`EPERM`).
 //! - `O_CREAT` of a missing name: write and search permission on the
 //!   directory (`EROFS` first on a read-only mount), mode
-//!   `mode & ~umask | S_IFREG`, owner and group as `inode_init_owner` sets
+//!   `mode & ~umask | S_IFREG` (no umask under a default ACL), owner and group as `inode_init_owner` sets
 //!   them (set-group-ID directories); the new file is opened without a
 //!   permission check, as in Linux.
 //!
@@ -62,8 +62,8 @@ use super::path::{from_gofer, read_path, walk, As};
 use super::Call;
 use crate::fs::caller::Status;
 use crate::fs::perm::{
-    is_dir, is_reg, may_create_in, new_owner, owner_or_capable, permitted, special, R_OK,
-    ST_RDONLY, W_OK, X_OK,
+    create_umask, is_dir, is_reg, may_create_in, new_owner, owner_or_capable, permitted, special,
+    R_OK, ST_RDONLY, W_OK, X_OK,
 };
 use crate::fs::Files;
 
@@ -418,7 +418,7 @@ fn create(
     };
     let status = status_of(call, status)?;
     may_create_in(&status.fs_creds(), &dst, 0).map_err(|e| read_only_first(files, parent, e))?;
-    let mode = (how.mode & !status.umask & 0o7777) | libc::S_IFREG;
+    let mode = (how.mode & !create_umask(&status, &dst) & 0o7777) | libc::S_IFREG;
     let (uid, gid, mode) = new_owner(&status, &dst, mode);
     let wire = Name::new(name).map_err(|_| Errno::ENAMETOOLONG)?;
     let flags = how.flags & FORWARDED & !libc::O_TRUNC;
@@ -462,7 +462,7 @@ fn tmpfile(
     }
     let status = status_of(call, status)?;
     permitted(&status.fs_creds(), &st, W_OK | X_OK, 0)?;
-    let mode = (how.mode & !status.umask & 0o7777) | libc::S_IFREG;
+    let mode = (how.mode & !create_umask(&status, &st) & 0o7777) | libc::S_IFREG;
     let (uid, gid, mode) = new_owner(&status, &st, mode);
     let flags = how.flags & (FORWARDED | libc::O_EXCL) & !(libc::O_TRUNC | libc::O_DIRECTORY);
     let fd = files

@@ -52,6 +52,26 @@ DIR = acl((USER_OBJ, 7, None), (USER, 4, 1000), (GROUP_OBJ, 5, None),
           (MASK, 5, None), (OTHER, 5, None))
 
 
+# A directory whose default ACL new files inherit (the umask then unused).
+DEFAULT = acl((USER_OBJ, 7, None), (USER, 6, 1000), (GROUP_OBJ, 7, None),
+              (MASK, 7, None), (OTHER, 5, None))
+
+
+def inherit(base):
+    d = os.path.join(base, 'inherit')
+    os.mkdir(d)
+    os.setxattr(d, 'system.posix_acl_default', DEFAULT)
+    old = os.umask(0o022)
+    os.close(os.open(os.path.join(d, 'f'), os.O_CREAT | os.O_WRONLY, 0o666))
+    os.mkdir(os.path.join(d, 'd'), 0o777)
+    os.mkfifo(os.path.join(d, 'p'), 0o666)
+    os.umask(old)
+    for n in 'dfp':
+        p = os.path.join(d, n)
+        print('inherit', n, oct(os.stat(p).st_mode),
+              os.getxattr(p, 'system.posix_acl_access').hex())
+
+
 def attempt(what, fn):
     try:
         r = fn()
@@ -83,6 +103,9 @@ def probe(base):
     attempt('dir open', lambda: read(os.path.join(d, 'f')))
     attempt('dir stat', lambda: os.stat(os.path.join(d, 'f')).st_size)
     print('dir access x', os.access(d, os.X_OK))
+    f = os.path.join(base, 'inherit', 'f')
+    attempt('inherited read', lambda: read(f))
+    attempt('inherited write', lambda: write(f))
 
 
 def as_user(uid, gid, groups, base):
@@ -104,6 +127,7 @@ def setup(base):
     for name, value in CASES.items():
         make(os.path.join(base, name), value)
     make(os.path.join(base, 'dir'), DIR, directory=True)
+    inherit(base)
     for name in sorted(os.listdir(base)):
         print(name, oct(os.stat(os.path.join(base, name)).st_mode))
     sys.stdout.flush()
