@@ -11,7 +11,7 @@ use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{fstatat, FileStat};
 
-use crate::acl::{access_acl, has_default_acl};
+use crate::acl::AclCache;
 use crate::sys::{open_beneath, os};
 
 /// The root directory's handle.
@@ -39,6 +39,7 @@ pub struct Nodes {
     next: Handle,
     /// The gofer's own uid: the owner of what it just created.
     uid: u32,
+    acls: AclCache,
 }
 
 /// Attributes of the node `fd` holds (itself, even a symlink).
@@ -83,6 +84,7 @@ impl Nodes {
             map: HashMap::new(),
             next: 1,
             uid,
+            acls: AclCache::default(),
         };
         n.insert(Node {
             fd: Rc::new(root),
@@ -93,11 +95,12 @@ impl Nodes {
     }
 
     /// The attributes of node `h`, `st` (its `fstat`), with its ACLs.
-    pub fn stat_of(&self, h: Handle, st: &FileStat) -> Result<Stat, Errno> {
-        let node = self.get(h)?;
+    pub fn stat_of(&mut self, h: Handle, st: &FileStat) -> Result<Stat, Errno> {
+        let node = self.map.get(&h).ok_or(Errno::EBADF)?;
+        let (acl, default_acl) = self.acls.of(node, st)?;
         Ok(Stat {
-            acl: access_acl(node, st)?,
-            default_acl: has_default_acl(node, st)?,
+            acl,
+            default_acl,
             ..to_stat(st)
         })
     }

@@ -192,6 +192,68 @@ fn xattrs() {
         .expect("xattr on the root");
 }
 
+/// `system.posix_acl_*` of `user::rw- user:1000:r-- group::r-- mask::r--
+/// other::---`, as the kernel stores it.
+fn acl_value() -> Vec<u8> {
+    let none = u32::MAX;
+    let mut v = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (1u16, 6u16, none),
+        (2, 4, 1000),
+        (4, 4, none),
+        (0x10, 4, none),
+        (0x20, 0, none),
+    ] {
+        v.extend_from_slice(&tag.to_le_bytes());
+        v.extend_from_slice(&perm.to_le_bytes());
+        v.extend_from_slice(&id.to_le_bytes());
+    }
+    v
+}
+
+#[test]
+fn attributes_carry_the_acls() {
+    let (_g, mut c) = spawn();
+    let (root, _) = c.root();
+    let (f, st, _) = c
+        .create(root, &name("f"), libc::O_RDONLY, (0o644, 0, 0))
+        .expect("create");
+    assert_eq!((st.acl, st.default_acl), (None, false));
+    let set = c.set_xattr(f, b"system.posix_acl_access", &acl_value(), 0);
+    if let Err(ClientError::Remote(Errno::EOPNOTSUPP)) = set {
+        eprintln!("the temp file system has no POSIX ACLs; skipping");
+        return;
+    }
+    set.expect("setting an access ACL");
+    let (h, st) = c.walk_stat(root, &name("f")).expect("walk_stat");
+    let acl = st.acl.expect("the access ACL");
+    assert_eq!(acl.entries().len(), 5);
+    assert_eq!(
+        (
+            acl.entries()[1].tag,
+            acl.entries()[1].perm,
+            acl.entries()[1].id
+        ),
+        (2, 4, 1000)
+    );
+    assert_eq!(st.mode & 0o777, 0o640, "the mask is the group bits");
+    // A change is seen at once (the cache goes by ctime).
+    c.remove_xattr(f, b"system.posix_acl_access")
+        .expect("removing it");
+    assert_eq!(c.stat(h).expect("stat").acl, None);
+
+    let (d, st) = c.mkdir(root, &name("d"), (0o755, 0, 0)).expect("mkdir");
+    assert!(!st.default_acl);
+    c.set_xattr(d, b"system.posix_acl_default", &acl_value(), 0)
+        .expect("setting a default ACL");
+    assert!(c.stat(d).expect("stat").default_acl);
+    let (_, st, _) = c
+        .create(d, &name("inherits"), libc::O_RDONLY, (0o666, 0, 0))
+        .expect("create under a default ACL");
+    assert_eq!(st.acl.map(|a| a.entries().len()), Some(5), "inherited");
+    assert!(!st.default_acl, "files have no default ACL");
+}
+
 #[test]
 fn set_stat_and_statfs() {
     let (g, mut c) = spawn();
