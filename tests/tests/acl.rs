@@ -16,7 +16,7 @@ fn python(script: &str) -> String {
 #[test]
 fn access_acls_match_runc_in_the_rootfs() {
     let out = same_as_runc_in(
-        &["--network=none"],
+        &[],
         &["moat-debian", "python3", "-c", &python("run('/srv/acl')")],
     );
     // The cases bite: uid 1000 is refused the file others may read, and
@@ -48,19 +48,11 @@ fn access_acls_on_a_volume_match_runc_for_docker_users() {
     );
     assert!(made.status.success(), "{}", text(&made.stderr));
     same_as_runc_in(
-        &["--network=none", "-v", &vol],
+        &["-v", &vol],
         &["moat-debian", "python3", "-c", &python("probe('/v')")],
     );
     let out = same_as_runc_in(
-        &[
-            "--network=none",
-            "-v",
-            &vol,
-            "--user",
-            "1000:1000",
-            "--group-add",
-            "2000",
-        ],
+        &["-v", &vol, "--user", "1000:1000", "--group-add", "2000"],
         &["moat-debian", "python3", "-c", &python("probe('/v')")],
     );
     assert!(out.contains("group read ok"), "{out}");
