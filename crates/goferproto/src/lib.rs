@@ -84,7 +84,9 @@ pub use wire::{Name, MAX_MESSAGE, MAX_NAME, MAX_TARGET};
 /// 2. the `Statfs` reply carries `fsid` (`statfs(2)` on paths is answered
 ///    from it); `Open` with `O_PATH` hands out the node's own descriptor
 ///    (`inotify_add_watch` watches through it);
-/// 3. a [`Stat`] ends with the file's access ACL (`Option`: a `u32`
+/// 3. new requests `Tmpfile` (`O_TMPFILE` in a directory node),
+///    `LinkFile` and `Adopt` (both carry a descriptor of the caller's: a
+///    link of it, a handle of it); a [`Stat`] ends with the file's access ACL (`Option`: a `u32`
 ///    count of at most [`MAX_ACL_ENTRIES`], then per entry `u8` tag,
 ///    `u8` `rwx` bits, `u32` id), so the sentry's permission checks see
 ///    it without asking (the gofer answers `E2BIG` for a file with a
