@@ -13,7 +13,7 @@ use nix::errno::Errno;
 
 use super::fdattr::{chown_fd, PathFd};
 use super::mutate::{read_only_first, with_target};
-use super::path::read_path;
+use super::path::read_path_or_fd;
 use super::Call;
 use crate::fs::setattr::may_chown;
 
@@ -49,18 +49,9 @@ fn change_owner(
     (uid_arg, gid_arg): (u64, u64),
     flags: i32,
 ) -> Result<i64, Errno> {
-    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let on_fd = flags & libc::AT_EMPTY_PATH != 0;
-    let path = if path == 0 && on_fd {
-        Vec::new()
-    } else {
-        read_path(call, path)?
-    };
-    if path.is_empty() && on_fd {
+    let Some(path) = read_path_or_fd(call, path, flags)? else {
         return chown_fd(call, dirfd, (uid_arg, gid_arg), PathFd::Taken);
-    }
+    };
     let (uid, gid) = (id(uid_arg), id(gid_arg));
     let walk = WalkFlags::at(flags);
     with_target(call, dirfd, &path, &walk, |call, files, t, status| {

@@ -30,6 +30,22 @@ const PAGE: u64 = 4096;
 /// The NUL-terminated string at `addr` in the caller, without its NUL;
 /// `ENAMETOOLONG` past `PATH_MAX` bytes. Reads page by page, so a path
 /// ending just before an unmapped page is read whole.
+/// The path of an `*at` call taking `AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH`
+/// (fchmodat2, fchownat): `EINVAL` for other flags; `None` when the call
+/// names `dirfd` itself (an empty or, with `AT_EMPTY_PATH`, NULL path).
+pub fn read_path_or_fd(call: &mut Call, addr: u64, flags: i32) -> Result<Option<Vec<u8>>, Errno> {
+    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let on_fd = flags & libc::AT_EMPTY_PATH != 0;
+    let path = if addr == 0 && on_fd {
+        Vec::new()
+    } else {
+        read_path(call, addr)?
+    };
+    Ok((!(path.is_empty() && on_fd)).then_some(path))
+}
+
 pub fn read_path(call: &mut Call, addr: u64) -> Result<Vec<u8>, Errno> {
     if addr == 0 {
         return Err(Errno::EFAULT);
