@@ -2,21 +2,24 @@
 # Build the local images moat's quick start and tests use (cached):
 #   busybox:latest     Debian's busybox-static, with root and a user 1000
 #   moat-probe:latest  busybox plus hack/probe/probe (syscall probes)
-# With --bench also:
+# Unless --quick (the quick start needs busybox only), also:
 #   moat-bench:latest  busybox plus hack/bench/sysbench
 #   moat-debian:latest debootstrapped Debian 12 with python3 and redis
+# (every integration test may use these: tests/src's setup() builds them).
+# --bench is accepted for older callers; it is the default now.
 # With --cpython also (tests/tests/cpython.rs, hack/cpython.sh):
 #   moat-pytest:latest debootstrapped Debian 12 with python3 and CPython's
 #                      regression tests (libpython3.11-testsuite)
 . "$(dirname "$0")/lib.sh"
 need_root
 
-bench=0 cpython=0
+bench=1 cpython=0
 for arg in "$@"; do
   case $arg in
     --bench) bench=1 ;;
+    --quick) bench=0 ;;
     --cpython) cpython=1 ;;
-    *) die "usage: $0 [--bench] [--cpython]" ;;
+    *) die "usage: $0 [--quick] [--bench] [--cpython]" ;;
   esac
 done
 

@@ -7,5 +7,5 @@ need_root
 "$MOAT_REPO/hack/deps.sh"
 "$MOAT_REPO/hack/install.sh"
 "$MOAT_REPO/hack/daemons.sh" start
-"$MOAT_REPO/hack/images.sh"
+"$MOAT_REPO/hack/images.sh" --quick
 docker run --rm --runtime=moat --network=none busybox dmesg

@@ -4,21 +4,31 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 cd "$MOAT_REPO"
-"$MOAT_REPO/hack/deps.sh"
 out=$(mktemp)
-# The CRI tests start a second containerd (hack/cri.sh): stop it first.
-trap '"$MOAT_REPO/hack/cri.sh" stop; "$MOAT_REPO/hack/daemons.sh" stop; rm -f "$out"' EXIT
+status=0
 
+# One closing line over every test binary, printed however the run ends
+# (a failed install or image build counts as one failure).
+closing() {
+  local rc=$? passed failed
+  passed=$(grep -o '[0-9]* passed' "$out" | awk '{s+=$1} END {print s+0}')
+  failed=$(grep -o '[0-9]* failed' "$out" | awk '{s+=$1} END {print s+0}')
+  if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
+  # The CRI tests start a second containerd (hack/cri.sh): stop it first.
+  "$MOAT_REPO/hack/cri.sh" stop || true
+  "$MOAT_REPO/hack/daemons.sh" stop || true
+  rm -f "$out"
+  echo "${passed} passed, ${failed} failed"
+  [ "$failed" = 0 ] || exit 1
+}
+trap closing EXIT
+
+"$MOAT_REPO/hack/deps.sh"
 log "unit tests"
-cargo test --workspace --exclude moat-tests 2>&1 | tee -a "$out"
+cargo test --workspace --exclude moat-tests 2>&1 | tee -a "$out" || status=1
 "$MOAT_REPO/hack/install.sh"
 "$MOAT_REPO/hack/daemons.sh" start
 "$MOAT_REPO/hack/images.sh"
 log "integration tests"
-cargo test --no-fail-fast -p moat-tests --tests -- --test-threads=2 2>&1 | tee -a "$out"
-
-# One closing line over every test binary.
-passed=$(grep -o '[0-9]* passed' "$out" | awk '{s+=$1} END {print s+0}')
-failed=$(grep -o '[0-9]* failed' "$out" | awk '{s+=$1} END {print s+0}')
-echo "${passed} passed, ${failed} failed"
-[ "$failed" = 0 ]
+cargo test --no-fail-fast -p moat-tests --tests -- --test-threads=2 2>&1 | tee -a "$out" || status=1
+exit "$status"
