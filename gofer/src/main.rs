@@ -1,58 +1,67 @@
-//! moat-gofer: serves the gofer protocol (`moat-goferproto`) on an
-//! inherited `SOCK_SEQPACKET` socket for the tree at `--root`, from
-//! inside a mount namespace pivoted into that tree (or, with
-//! `--mount-ns`, from inside a container's mount namespace, whose `/` it
-//! serves: the tree the container's processes see), with five
-//! capabilities and a seccomp allowlist. It exits when the peer closes
-//! the socket, and dies with its parent (PR_SET_PDEATHSIG fires when the
-//! *thread* that forked it exits: start it from a thread that lives as
-//! long as the sentry). `MOAT_GOFER_LOG` sets the log filter (stderr,
-//! default `warn`).
+//! moat-gofer: a container's file service. It joins the container's mount
+//! namespace, receives copies of the container's seccomp listeners from
+//! the sentry on an inherited `SOCK_SEQPACKET` socket, and serves each
+//! with a pool of worker threads that perform the workload's file calls
+//! under each caller's own credentials (see `call` and `calls`); calls
+//! that are not file calls go back to the sentry. It keeps the
+//! capabilities a caller may wear (`--caps`, the container's bounding
+//! set) and its own four, sets no_new_privs and runs under the policy
+//! crate's `GOFER` allowlist (`moat policy`). It exits when the sentry
+//! closes the socket, and dies with its parent (PR_SET_PDEATHSIG fires
+//! when the *thread* that forked it exits: start it from a thread that
+//! lives as long as the sentry). `MOAT_GOFER_LOG` sets the log filter
+//! (stderr, default `warn`).
 
-mod acl;
+mod call;
+mod caller;
+mod calls;
 mod confine;
-mod more;
-mod nodes;
-mod ops;
+mod creds;
+mod pool;
+mod procobj;
+mod resolve;
+mod service;
 mod sys;
 
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "moat-gofer",
-    version,
-    about = "moat's file server for one container's rootfs"
-)]
+#[command(name = "moat-gofer", version, about = "moat's file service for one container")]
 struct Args {
-    /// The directory tree to serve (the container's rootfs).
-    #[arg(
-        long,
-        required_unless_present = "mount_ns",
-        conflicts_with = "mount_ns"
-    )]
-    root: Option<PathBuf>,
-    /// Serve `/` of this mount namespace (`/proc/<init>/ns/mnt`): the
-    /// gofer joins it, so it sees the container's rootfs, volumes and
-    /// later mounts exactly as the workload does.
+    /// The container's mount namespace (`/proc/<init>/ns/mnt`): the gofer
+    /// joins it, so it sees the rootfs, volumes and later mounts exactly
+    /// as the workload does.
     #[arg(long)]
-    mount_ns: Option<PathBuf>,
-    /// The inherited, connected SOCK_SEQPACKET socket to serve on.
+    mount_ns: PathBuf,
+    /// The inherited, connected SOCK_SEQPACKET socket to the sentry.
     #[arg(long)]
     fd: RawFd,
+    /// The capabilities a caller may wear, as a hexadecimal mask (the
+    /// container's bounding set).
+    #[arg(long, default_value = "0", value_parser = parse_mask)]
+    caps: u64,
+    /// Log every call served with its result (target `strace`).
+    #[arg(long)]
+    strace: bool,
+}
+
+fn parse_mask(s: &str) -> Result<u64, String> {
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|e| format!("{s}: {e}"))
 }
 
 fn main() {
     let args = Args::parse();
+    let default = if args.strace { "warn,strace=info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MOAT_GOFER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
         )
         .init();
     if let Err(e) = run(&args) {
@@ -72,26 +81,10 @@ fn run(args: &Args) -> Result<()> {
     // SAFETY: the descriptor is open, was given to this process to serve
     // on, and nothing else here owns it.
     let sock = unsafe { OwnedFd::from_raw_fd(args.fd) };
-    nix::fcntl::fcntl(
-        &sock,
-        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-    )
-    .context("setting FD_CLOEXEC on the socket")?;
-    let uid = nix::unistd::geteuid().as_raw();
-    let view = match (&args.root, &args.mount_ns) {
-        (_, Some(ns)) => confine::View::MountNs(ns),
-        (Some(root), None) => confine::View::Root(root),
-        (None, None) => bail!("--root or --mount-ns is required"),
-    };
-    let root = confine::confine(view, sock.as_fd())?;
-    tracing::info!(?view, "serving");
-    let nodes = nodes::Nodes::new(root, uid).context("the root directory")?;
-    serve(sock.as_fd(), nodes)
-}
-
-fn serve(sock: BorrowedFd, nodes: nodes::Nodes) -> Result<()> {
-    let mut gofer = ops::Gofer { nodes };
-    moat_goferproto::serve(sock, &mut gofer)?;
-    tracing::info!("peer closed the socket");
-    Ok(())
+    nix::fcntl::fcntl(&sock, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))
+        .context("setting FD_CLOEXEC on the socket")?;
+    let confined = confine::confine(&args.mount_ns, &sock, args.caps)?;
+    let svc = service::Service::new(sock, confined.proc, confined.root, confined.own, args.strace)?;
+    tracing::info!(ns = ?args.mount_ns, "serving");
+    service::run(Arc::new(svc))
 }

@@ -12,7 +12,6 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::notify;
 use crate::sandbox::Report;
 use crate::supervisor::Sentry;
 use moat_runtime::control::{self, Reply, Request};
@@ -184,9 +183,9 @@ fn exec(s: &Sentry, conn: &Arc<OwnedFd>, ask: &Exec, fds: Vec<OwnedFd>) -> Resul
             fds.len()
         );
     }
-    let (bundle, init, kernel) = match ask.container {
+    let (bundle, init, link) = match ask.container {
         Some(id) => crate::pod::target(s, id)?,
-        None => (s.bundle.clone(), s.init, s.kernel.clone()),
+        None => (s.bundle.clone(), s.init, s.link.clone()),
     };
     let args = vec![
         "exec-stage".into(),
@@ -199,7 +198,7 @@ fn exec(s: &Sentry, conn: &Arc<OwnedFd>, ask: &Exec, fds: Vec<OwnedFd>) -> Resul
     drop(fds);
     control::send(chan.as_raw_fd(), ask.process, &[])?;
     let (pid, listener) = collect_stage(&chan)?;
-    notify::spawn(listener, kernel, s.dispatch.clone())?;
+    link.serve(listener)?;
     {
         let mut execs = s
             .execs

@@ -11,6 +11,11 @@ use crate::sandbox::landlock::Walls;
 
 /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`.
 const NEW_LISTENER: u32 = 1 << 3;
+/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19): a caller waits
+/// for its answer killably only, so a signal cannot interrupt a call the
+/// sandbox already received (and may be performing): no `EINTR` from an
+/// `open` or `stat` that natively never returns it.
+const WAIT_KILLABLE_RECV: u32 = 1 << 5;
 
 pub struct Filters {
     moat: Vec<libc::sock_filter>,
@@ -31,7 +36,7 @@ impl Filters {
             }
             None => None,
         };
-        let has_gofer = crate::fs::launch::gofer_path().is_ok();
+        let has_gofer = crate::gofer::launch::gofer_path().is_ok();
         let walls = Walls::for_spec(spec, has_gofer);
         Ok(Filters { moat, oci, walls })
     }
@@ -47,8 +52,13 @@ impl Filters {
         if let Some(w) = &self.walls {
             w.restrict()?;
         }
-        let listener = moat_policy::install(&self.moat, NEW_LISTENER)
-            .context("installing moat's seccomp filter")?
+        let listener = match moat_policy::install(&self.moat, NEW_LISTENER | WAIT_KILLABLE_RECV) {
+            Err(moat_policy::PolicyError::Install(e)) if e.raw_os_error() == Some(libc::EINVAL) => {
+                moat_policy::install(&self.moat, NEW_LISTENER)
+            }
+            other => other,
+        }
+        .context("installing moat's seccomp filter")?
             .context("the kernel returned no seccomp listener")?;
         if let Some(p) = &self.oci {
             moat_policy::install(&p.program, p.flags)

@@ -32,9 +32,6 @@ pub struct Kernel {
     pub cpus: Vec<usize>,
     /// The container's memory cgroup, read for sysinfo and /proc/meminfo.
     pub memcg: Option<crate::memcg::MemCgroup>,
-    /// The container's files through its gofer (`None`: no gofer, and
-    /// file calls run natively).
-    pub files: Option<Arc<crate::fs::Files>>,
 }
 
 impl Kernel {
@@ -46,7 +43,6 @@ impl Kernel {
             mem_limit,
             log: boot_log(mem_limit).into_bytes(),
             strace,
-            files: None,
             cpus: crate::cpus::allowed(),
             memcg: None,
         }
@@ -58,7 +54,6 @@ impl Kernel {
         &self,
         mem_limit: Option<u64>,
         memcg: Option<crate::memcg::MemCgroup>,
-        files: Option<Arc<crate::fs::Files>>,
         cpus: Vec<usize>,
     ) -> Kernel {
         Kernel {
@@ -70,7 +65,6 @@ impl Kernel {
             log: self.log.clone(),
             strace: self.strace,
             memcg,
-            files,
         }
     }
 

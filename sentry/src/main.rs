@@ -10,7 +10,7 @@ mod cpus;
 mod exec_stage;
 mod filters;
 mod fork;
-mod fs;
+mod gofer;
 mod kernel;
 mod member_stage;
 mod memcg;

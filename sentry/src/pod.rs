@@ -25,7 +25,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::kernel::Kernel;
 use crate::sandbox::Report;
 use crate::supervisor::Sentry;
 use moat_runtime::control::{self, Reply};
@@ -35,7 +34,7 @@ pub struct Member {
     pub bundle: PathBuf,
     pub init: Pid,
     pub gofer: Option<Pid>,
-    pub kernel: Arc<Kernel>,
+    pub link: Arc<crate::gofer::Link>,
     /// The init's channel until `StartContainer` takes it.
     chan: Option<OwnedFd>,
     /// Front ends waiting for the init's exit.
@@ -99,21 +98,16 @@ pub fn add(s: &Sentry, a: &Add, fds: &[OwnedFd]) -> Result<i32> {
             .map(|fd| crate::memcg::MemCgroup::from_fd(fd, &dir)),
         None => None,
     };
-    let files = match gofer.and_then(|_| got.pop()) {
-        Some(sock) => match crate::fs::Files::new(a.spec, sock) {
-            Ok(f) => Some(Arc::new(f)),
-            Err(e) => {
-                tracing::error!("gofer failed, file calls run natively: {e:#}");
-                None
-            }
-        },
-        None => None,
+    let Some(sock) = gofer.and_then(|_| got.pop()) else {
+        kill_member(init, gofer);
+        bail!("the member stage started no gofer");
     };
     let init_chan = got.pop().context("no init channel")?;
     let listener = got.pop().context("no listener")?;
     let cpus = crate::cpus::of_spec(a.spec);
-    let kernel = Arc::new(s.kernel.member(mem_limit(a.spec), memcg, files, cpus));
-    if let Err(e) = crate::notify::spawn(listener, kernel.clone(), s.dispatch.clone()) {
+    let kernel = Arc::new(s.kernel.member(mem_limit(a.spec), memcg, cpus));
+    let link = crate::gofer::Link::new(sock, kernel.clone(), s.dispatch.clone());
+    if let Err(e) = link.spawn().and_then(|_| link.serve(listener)) {
         kill_member(init, gofer);
         return Err(e);
     }
@@ -121,7 +115,7 @@ pub fn add(s: &Sentry, a: &Add, fds: &[OwnedFd]) -> Result<i32> {
         bundle: a.bundle.to_path_buf(),
         init,
         gofer,
-        kernel,
+        link,
         chan: Some(init_chan),
         waiters: Vec::new(),
     };
@@ -185,13 +179,13 @@ pub fn wait(s: &Sentry, id: &str, conn: OwnedFd) -> Result<()> {
 }
 
 /// The member whose exec'd processes a request names: bundle, init, kernel.
-pub fn target(s: &Sentry, id: &str) -> Result<(PathBuf, Pid, Arc<Kernel>)> {
+pub fn target(s: &Sentry, id: &str) -> Result<(PathBuf, Pid, Arc<crate::gofer::Link>)> {
     let members = lock(s)?;
     let m = members
         .live
         .get(id)
         .with_context(|| format!("no running container {id} in this pod"))?;
-    Ok((m.bundle.clone(), m.init, m.kernel.clone()))
+    Ok((m.bundle.clone(), m.init, m.link.clone()))
 }
 
 /// A child ended: if it was a member's init, stop its gofer and tell the

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use crate::args::{CreateArgs, LogArgs};
 use crate::filters::Filters;
 use crate::kernel::Kernel;
-use crate::notify::{self, Dispatch};
+use crate::notify::Dispatch;
 use crate::sandbox::{self, InitCtx, Report};
 use crate::spawner::Spawner;
 use moat_runtime::cgroup::Cgroup;
@@ -37,8 +37,10 @@ pub struct Sentry {
     pub execs: Mutex<Execs>,
     /// Starts exec stages: the confined sentry cannot.
     pub spawner: Spawner,
-    /// The container's gofer, if it started.
+    /// The container's gofer.
     pub gofer: Option<Pid>,
+    /// The gofer's link: it serves the container's listeners.
+    pub link: Arc<crate::gofer::Link>,
     /// The pod's other containers (CRI), each with its own init and gofer.
     pub members: Mutex<crate::pod::Members>,
 }
@@ -164,21 +166,16 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     let mut execs = Execs::default();
     execs.helpers.insert(spawner.pid);
     // Before confining: the gofer is exec'd, and joins the init's mounts.
-    let (gofer, files) = start_gofer(spec, init);
-    if let Some(pid) = gofer {
-        execs.helpers.insert(pid.as_raw());
-    }
-    kernel.log_line(if files.is_some() {
-        "gofer: moat-gofer serves the container's files; the sentry resolves their paths"
-    } else {
-        "gofer: none; file calls run natively"
-    });
+    let gofer = crate::gofer::launch::start(init, &crate::gofer::launch::Options::of(spec, kernel.strace))
+        .context("starting the gofer")?;
+    execs.helpers.insert(gofer.pid.as_raw());
+    kernel.log_line("gofer: moat-gofer performs the container's file calls as their callers");
     if filters.landlocked() {
         kernel.log_line("landlock: the workload reads and executes its rootfs, changes it only through the gofer");
     }
     kernel.log_line("Ready: init waiting for start");
-    kernel.files = files;
     let kernel = Arc::new(kernel);
+    let link = crate::gofer::Link::new(gofer.sock, kernel.clone(), dispatch.clone());
     // Same-uid processes (a container sharing the host's pid namespace)
     // must not ptrace the sentry or read its memory through /proc.
     nix::sys::prctl::set_dumpable(false)?;
@@ -190,7 +187,8 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     // start the threads (they inherit the allowlist and the reduced caps).
     crate::confine::confine(&args.state_dir)?;
     moat_runtime::signal::forward_to(ProcId::of(init.as_raw())?)?;
-    notify::spawn(listener, kernel.clone(), dispatch.clone())?;
+    link.spawn()?;
+    link.serve(listener)?;
     let sentry = Arc::new(Sentry {
         kernel,
         dispatch,
@@ -201,37 +199,14 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
         starting: Mutex::new(()),
         execs: Mutex::new(execs),
         spawner,
-        gofer,
+        gofer: Some(gofer.pid),
+        link,
         members: Mutex::new(Default::default()),
     });
     crate::control::serve_on(control_sock, sentry.clone())?;
     std::mem::forget(reaper);
     std::mem::forget(cgroup);
     Ok(sentry)
-}
-
-/// Start the container's gofer and build the VFS over it. Without one
-/// (no `moat-gofer` beside the sentry, or it failed) the container runs
-/// with every file call native, as before the sentry resolved paths.
-fn start_gofer(
-    spec: &oci_spec::runtime::Spec,
-    init: Pid,
-) -> (Option<Pid>, Option<Arc<crate::fs::Files>>) {
-    let gofer = match crate::fs::launch::start(init) {
-        Ok(g) => g,
-        Err(e) => {
-            tracing::error!("no gofer, file calls run natively: {e:#}");
-            return (None, None);
-        }
-    };
-    match crate::fs::Files::new(spec, gofer.sock) {
-        Ok(files) => (Some(gofer.pid), Some(Arc::new(files))),
-        Err(e) => {
-            tracing::error!("gofer failed, file calls run natively: {e:#}");
-            let _ = kill(gofer.pid, Signal::SIGKILL);
-            (Some(gofer.pid), None)
-        }
-    }
 }
 
 /// Removes the cgroup if creation fails half-way.

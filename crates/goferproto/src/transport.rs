@@ -3,7 +3,6 @@
 
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
@@ -39,26 +38,6 @@ pub fn send(sock: BorrowedFd, msg: &[u8], fd: Option<BorrowedFd>) -> Result<(), 
 /// empty message or the peer's close: [`peer_closed`] tells them apart.
 pub fn recv(sock: BorrowedFd, buf: &mut [u8]) -> Result<Received, Errno> {
     recv_flags(sock, buf, MsgFlags::empty())
-}
-
-/// [`recv`], but first polling for up to `spin` without sleeping
-/// (yielding the CPU between tries).
-///
-/// Sentry and gofer talk in bursts (a walk is a request per component).
-/// A peer that sleeps between two requests is woken by an inter-processor
-/// interrupt, which on a virtual machine costs tens of microseconds each
-/// way; one that keeps polling for a moment gets the next message at
-/// once. `sched_yield` between tries lets the peer run if the scheduler
-/// put both on one CPU.
-pub fn recv_spin(sock: BorrowedFd, buf: &mut [u8], spin: Duration) -> Result<Received, Errno> {
-    let start = Instant::now();
-    while start.elapsed() < spin {
-        match recv_flags(sock, buf, MsgFlags::MSG_DONTWAIT) {
-            Err(Errno::EAGAIN) => std::thread::yield_now(),
-            other => return other,
-        }
-    }
-    recv(sock, buf)
 }
 
 fn recv_flags(sock: BorrowedFd, buf: &mut [u8], extra: MsgFlags) -> Result<Received, Errno> {

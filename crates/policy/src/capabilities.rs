@@ -13,14 +13,15 @@ pub const SENTRY_KEEPS: &[Capability] = &[
     Capability::CAP_DAC_OVERRIDE,
 ];
 
-/// The gofer: changing owners, and reading, writing and searching files
-/// of any owner, as the sentry decides on behalf of the workload's users.
-pub const GOFER_KEEPS: &[Capability] = &[
-    Capability::CAP_CHOWN,
-    Capability::CAP_DAC_OVERRIDE,
-    Capability::CAP_DAC_READ_SEARCH,
-    Capability::CAP_FOWNER,
-    Capability::CAP_FSETID,
+/// The gofer's own, beside the capabilities its workers wear for a
+/// caller: taking on the caller's ids (`setfsuid`, `setfsgid`,
+/// `setgroups`), reaching its memory, cwd and descriptors (a ptrace access
+/// check), and entering its root when it `chroot`ed.
+pub const GOFER_OWN: &[Capability] = &[
+    Capability::CAP_SETUID,
+    Capability::CAP_SETGID,
+    Capability::CAP_SYS_PTRACE,
+    Capability::CAP_SYS_CHROOT,
 ];
 
 #[derive(Debug, thiserror::Error)]

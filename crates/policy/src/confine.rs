@@ -144,48 +144,78 @@ pub const SENTRY: &[&str] = &[
     "sysinfo",
 ];
 
-/// What the gofer may call once it serves: its socket, the `*at` file
-/// calls of the requests it answers (always relative to a descriptor,
-/// never following a symlink), AF_UNIX sockets for bind/connect
-/// (`socket` is argument-checked, see [`GOFER_CHECKED`]), memory, logging
-/// and exit. No execve, no mounts, no namespaces, no plain `open`/`openat`
-/// (every open is an `openat2` with `RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS`),
-/// no signals to other processes.
+/// What the gofer may call: what its workers perform for the workload
+/// (every file call the policy routes to it, `mount`/`umount2` included,
+/// which the kernel allows only with the caller's worn `CAP_SYS_ADMIN`),
+/// taking on a caller's identity (`setfsuid`, `setfsgid`, `setgroups`,
+/// `capset`, `umask`, `unshare(CLONE_FS)` only, `chroot`, `fchdir`), the
+/// caller's memory and descriptors (`process_vm_*`, `pidfd_*`), the
+/// notify ioctls and the socket to the sentry, threads, memory, logging
+/// and exit. No execve, no new sockets, no namespaces, no ptrace.
 pub const GOFER: &[&str] = &[
-    // the socket to the sentry
+    // the socket to the sentry, the listeners
     "recvmsg",
     "sendmsg",
     "poll",
-    // files, one component relative to a descriptor
+    "ioctl",
+    // the calls the workers perform
+    "openat",
     "openat2",
     "close",
+    "read",
     "newfstatat",
+    "statx",
     "fstatfs",
-    "getdents64",
-    "lseek",
+    "statfs",
+    "readlinkat",
+    "faccessat2",
     "mkdirat",
     "mknodat",
-    "symlinkat",
-    "linkat",
     "unlinkat",
     "renameat2",
-    "readlinkat",
-    "fchownat",
-    "fchmod",
+    "linkat",
+    "symlinkat",
     "fchmodat2",
+    "fchownat",
+    "truncate",
     "utimensat",
-    "ftruncate",
-    "getxattrat",
-    "setxattrat",
-    "listxattrat",
-    "removexattrat",
+    "futimesat",
+    "utime",
+    "setxattr",
+    "lsetxattr",
+    "getxattr",
+    "lgetxattr",
+    "listxattr",
+    "llistxattr",
+    "removexattr",
+    "lremovexattr",
+    "inotify_add_watch",
+    "mount",
+    "umount2",
+    // the caller: its memory, its descriptors, its identity
+    "process_vm_readv",
+    "process_vm_writev",
+    "pidfd_open",
+    "pidfd_getfd",
+    "setfsuid",
+    "setfsgid",
+    "setgroups",
+    "capset",
+    "capget",
+    "umask",
+    "unshare",
+    "chroot",
     "fchdir",
     // F_GETFD: std checks a descriptor before closing it (debug builds)
     "fcntl",
-    // path sockets for bind/connect
-    "socket",
-    "bind",
-    "connect",
+    // worker threads, waking them
+    "clone",
+    "clone3",
+    "set_robust_list",
+    "rseq",
+    "gettid",
+    "getpid",
+    "tgkill",
     // memory, logging, exit
     "write",
     "writev",
@@ -199,6 +229,7 @@ pub const GOFER: &[&str] = &[
     "getrandom",
     "clock_gettime",
     "sched_yield",
+    "sched_getaffinity",
     "rt_sigprocmask",
     "rt_sigreturn",
     "sigaltstack",
@@ -208,16 +239,28 @@ pub const GOFER: &[&str] = &[
 ];
 
 /// Calls of [`GOFER`] allowed only with these arguments (else EPERM):
-/// `socket(AF_UNIX, ...)`.
-pub const GOFER_CHECKED: &[(&str, &[ArgCheck])] = &[(
-    "socket",
-    &[ArgCheck {
-        arg: 0,
-        mask: 0xffff_ffff,
-        op: CmpOp::Eq,
-        value: libc::AF_UNIX as u64,
-    }],
-)];
+/// `unshare(CLONE_FS)` (a worker's own root, cwd and umask), and `clone`
+/// of threads only (`CLONE_THREAD`).
+pub const GOFER_CHECKED: &[(&str, &[ArgCheck])] = &[
+    (
+        "unshare",
+        &[ArgCheck {
+            arg: 0,
+            mask: 0xffff_ffff,
+            op: CmpOp::Eq,
+            value: libc::CLONE_FS as u64,
+        }],
+    ),
+    (
+        "clone",
+        &[ArgCheck {
+            arg: 0,
+            mask: libc::CLONE_THREAD as u64,
+            op: CmpOp::Eq,
+            value: libc::CLONE_THREAD as u64,
+        }],
+    ),
+];
 
 /// The gofer's program: [`GOFER`] allowed, with [`GOFER_CHECKED`]'s
 /// conditions; anything else EPERM; foreign architectures kill.
@@ -376,7 +419,7 @@ mod tests {
     #[test]
     fn gofer_list_is_small_and_file_only() {
         assert!(
-            GOFER.len() < 60,
+            GOFER.len() < 90,
             "the gofer allowlist grew to {}",
             GOFER.len()
         );
@@ -384,25 +427,19 @@ mod tests {
             "execve",
             "execveat",
             "open",
-            "openat",
-            "mount",
-            "umount2",
             "setns",
-            "unshare",
             "pivot_root",
-            "chroot",
             "ptrace",
             "kill",
-            "tgkill",
-            "clone",
-            "clone3",
-            "capset",
-            "setuid",
+            "socket",
             "socketpair",
             "accept4",
+            "setuid",
             "open_by_handle_at",
             "bpf",
             "seccomp",
+            "fsopen",
+            "move_mount",
         ] {
             assert!(!GOFER.contains(&banned), "{banned}");
         }
@@ -416,15 +453,14 @@ mod tests {
             crate::interp::run(&prog, bpf::AUDIT_ARCH_X86_64, nr(n), [a0, 0, 0, 0, 0, 0])
         };
         let eperm = bpf::errno(libc::EPERM as u32);
-        assert_eq!(run("socket", libc::AF_UNIX as u64), bpf::RET_ALLOW);
-        assert_eq!(run("socket", libc::AF_INET as u64), eperm);
-        assert_eq!(
-            run("socket", (1 << 32) | libc::AF_UNIX as u64),
-            bpf::RET_ALLOW
-        );
+        assert_eq!(run("unshare", libc::CLONE_FS as u64), bpf::RET_ALLOW);
+        assert_eq!(run("unshare", libc::CLONE_NEWNS as u64), eperm);
+        assert_eq!(run("unshare", (libc::CLONE_FS | libc::CLONE_NEWUSER) as u64), eperm);
+        let thread = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND) as u64;
+        assert_eq!(run("clone", thread), bpf::RET_ALLOW);
+        assert_eq!(run("clone", libc::SIGCHLD as u64), eperm);
         assert_eq!(run("openat2", 0), bpf::RET_ALLOW);
         assert_eq!(run("execve", 0), eperm);
-        assert_eq!(run("openat", 0), eperm);
-        assert!(render_allowlists().contains("socket(arg0 & 0xffffffff == 0x1)"));
+        assert!(render_allowlists().contains("unshare(arg0 & 0xffffffff == 0x200)"));
     }
 }

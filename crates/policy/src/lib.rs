@@ -57,6 +57,7 @@ mod filter;
 mod install;
 mod oci;
 mod other_arch;
+pub mod server;
 mod table;
 
 #[cfg(test)]

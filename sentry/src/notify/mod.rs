@@ -1,39 +1,38 @@
-//! The notify loop: receive each intercepted call from a seccomp listener,
-//! run the handler the policy table names, answer.
+//! The calls the sentry answers: those the gofer forwards (the policy's
+//! sentry modules, [`moat_policy::server`]), on the sentry's own copy of
+//! the listener they came on ([`crate::gofer`]); and, once a container's
+//! gofer is gone, every call of its listeners, received here again
+//! (`gofer::Link`: file calls then fail with `EIO`, never run natively).
 
-pub mod ioctl;
 pub mod mem;
 
 use anyhow::{anyhow, Result};
+use moat_notify::ioctl;
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::sync::Arc;
+use std::os::fd::RawFd;
 
 use crate::kernel::Kernel;
 use crate::syscalls::{self, Call, Handler};
-use mem::MemCache;
 
-/// Emulated syscall numbers → (name, handler), built from the policy table.
+/// The sentry's handlers by syscall number, built from the policy table.
 pub struct Dispatch {
     handlers: Vec<Option<(&'static str, Handler)>>,
-    /// The notify threads' own seccomp allowlist.
-    confinement: Vec<libc::sock_filter>,
+    /// The threads that read the workload's memory run under this
+    /// allowlist of their own.
+    pub confinement: Vec<libc::sock_filter>,
 }
 
 impl Dispatch {
-    /// Every emulated entry of the policy must have a handler here.
+    /// Every entry the policy routes to the sentry must have a handler.
     pub fn from_policy() -> Result<Dispatch> {
         let mut handlers = Vec::new();
         for e in moat_policy::table() {
-            let Some(handler) = e.handler() else {
+            let Some(module) = e.handler() else { continue };
+            if !moat_policy::server::served_by_sentry(module) {
                 continue;
-            };
-            let h = syscalls::handler(handler, e.name).ok_or_else(|| {
-                anyhow!(
-                    "policy routes {} to handler {handler:?}, which the sentry lacks",
-                    e.name
-                )
+            }
+            let h = syscalls::handler(module, e.name).ok_or_else(|| {
+                anyhow!("policy routes {} to handler {module:?}, which the sentry lacks", e.name)
             })?;
             let nr = e.nr as usize;
             if handlers.len() <= nr {
@@ -56,107 +55,38 @@ impl Dispatch {
     }
 }
 
-/// Serve `listener` on a thread of its own until every process using the
-/// filter is gone.
-pub fn spawn(listener: OwnedFd, kernel: Arc<Kernel>, dispatch: Arc<Dispatch>) -> Result<()> {
-    std::thread::Builder::new()
-        .name("notify".into())
-        .spawn(move || {
-            // This thread handles the workload's pointers: confine it first,
-            // and serve nothing if that fails.
-            match moat_policy::install(&dispatch.confinement, 0) {
-                Ok(_) => serve(listener, &kernel, &dispatch),
-                Err(e) => tracing::error!("confining the notify thread: {e}"),
-            }
-        })?;
-    Ok(())
-}
-
-fn serve(listener: OwnedFd, kernel: &Kernel, dispatch: &Dispatch) {
-    let fd = listener.as_raw_fd();
-    let mut mem = MemCache::default();
-    if let Err(e) = ioctl::set_sync_wakeup(fd) {
-        tracing::debug!("synchronous wake-up unavailable: {e}");
-    }
-    loop {
-        let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) => {}
-            Err(Errno::EINTR) => continue,
-            Err(e) => {
-                tracing::error!("polling the seccomp listener: {e}");
-                return;
-            }
-        }
-        let ready = fds[0].revents().unwrap_or(PollFlags::empty());
-        if !ready.contains(PollFlags::POLLIN) {
-            // POLLHUP: no process uses the filter any more.
-            return;
-        }
-        let notif = match ioctl::recv(fd) {
-            Ok(n) => n,
-            // The caller vanished between poll and recv, or a signal: retry.
-            Err(Errno::ENOENT | Errno::EINTR) => continue,
-            Err(e) => {
-                tracing::error!("receiving a seccomp notification: {e}");
-                return;
-            }
-        };
-        let Some(resp) = handle(kernel, dispatch, fd, &notif, &mut mem) else {
-            continue;
-        };
-        match ioctl::send(fd, &resp) {
-            // The caller was interrupted or died: nobody waits for the answer.
-            Ok(()) | Err(Errno::ENOENT) => {}
-            Err(e) => tracing::warn!("answering a seccomp notification: {e}"),
-        }
-    }
-}
-
-fn handle(
-    kernel: &Kernel,
-    dispatch: &Dispatch,
-    fd: i32,
-    n: &ioctl::Notif,
-    mem: &mut MemCache,
-) -> Option<ioctl::NotifResp> {
+/// Answer notification `n` received on `listener` (by the gofer, or by
+/// the sentry itself once the gofer is gone). A call the sentry has no handler for is a file call
+/// whose gofer is gone: `EIO`.
+pub fn answer(kernel: &Kernel, dispatch: &Dispatch, listener: RawFd, n: &ioctl::Notif) {
     let entry = dispatch.get(n.data.nr);
-    let mut call = Call::new(kernel, fd, n, mem);
+    let mut call = Call::new(kernel, listener, n);
     let result = match entry {
         Some((_, h)) => h(&mut call),
-        None => Err(Errno::ENOSYS),
-    };
-    let flags = if call.continues() && result.is_ok() {
-        ioctl::FLAG_CONTINUE
-    } else {
-        0
+        None => Err(Errno::EIO),
     };
     if kernel.strace {
         let name = entry.map_or("?", |(name, _)| name);
         let a = n.data.args;
-        match result {
-            Ok(_) if flags != 0 => {
-                tracing::info!(target: "strace", "[{}] {name}({:#x}, {:#x}, {:#x}) = (native)", n.pid, a[0], a[1], a[2])
-            }
-            Ok(v) => {
-                tracing::info!(target: "strace", "[{}] {name}({:#x}, {:#x}, {:#x}) = {v}", n.pid, a[0], a[1], a[2])
-            }
-            Err(e) => {
-                tracing::info!(target: "strace", "[{}] {name}({:#x}, {:#x}, {:#x}) = -1 {e}", n.pid, a[0], a[1], a[2])
-            }
-        }
-    }
-    if call.answered() {
-        return None;
+        let shown = match result {
+            Ok(v) => v.to_string(),
+            Err(e) => format!("-1 {e}"),
+        };
+        tracing::info!(target: "strace", "[{}] {name}({:#x}, {:#x}, {:#x}) = {shown}", n.pid, a[0], a[1], a[2]);
     }
     let (val, error) = match result {
         Ok(v) => (v, 0),
         Err(e) => (0, -(e as i32)),
     };
-    Some(ioctl::NotifResp {
+    let resp = ioctl::NotifResp {
         id: n.id,
         val,
         error,
-        flags,
-    })
+        flags: 0,
+    };
+    match ioctl::send(listener, &resp) {
+        // The caller was interrupted or died: nobody waits for the answer.
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(e) => tracing::warn!("answering a seccomp notification: {e}"),
+    }
 }

@@ -40,7 +40,7 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
+use nix::fcntl::OFlag;
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::stat::Mode;
 
@@ -81,9 +81,15 @@ const FILES: &[(&[u8], Kind)] = &[
 const DEVICES: &str = "Character devices:\n  1 mem\n  4 /dev/vc/0\n  4 tty\n  5 /dev/tty\n  \
     5 /dev/console\n  5 /dev/ptmx\n 10 misc\n136 pts\n\nBlock devices:\n";
 
-/// `last` (a path's last name) may name a file of [`FILES`].
-pub fn is_synthetic_name(last: &[u8]) -> bool {
-    FILES.iter().any(|(name, _)| *name == last)
+/// The sentry's copy of the `/proc` file at `rel` below the procfs root
+/// (as [`moat_goferproto::procfile::is_synthetic`] names them: the gofer
+/// asks only for those), for caller (host task id) `caller`.
+pub fn open(kernel: &Kernel, caller: u32, rel: &[u8]) -> Result<OwnedFd, Errno> {
+    let mut path = b"/proc/".to_vec();
+    path.extend_from_slice(rel);
+    open_synthetic(kernel, caller, &path)
+        .or_else(|| open_mount_table(caller, &path, false))
+        .unwrap_or(Err(Errno::ENOENT))
 }
 
 /// The synthetic file at the absolute, normalised `path`, if the sentry
@@ -103,11 +109,6 @@ pub fn open_synthetic(kernel: &Kernel, caller: u32, path: &[u8]) -> Option<Resul
         Kind::Fixed(text) => text.to_string(),
     };
     Some(read_only_file(c"proc", text.as_bytes()))
-}
-
-/// `last` (a path's last name) may name a mount table.
-pub fn is_mount_table_name(last: &[u8]) -> bool {
-    mounts::Table::named(last).is_some()
 }
 
 /// The mount table at the absolute container path `path`
@@ -146,7 +147,7 @@ fn read_only_file(name: &CStr, content: &[u8]) -> Result<OwnedFd, Errno> {
     file.write_all(content)
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
     let path = format!("/proc/self/fd/{}", file.as_raw_fd());
-    open(
+    nix::fcntl::open(
         path.as_str(),
         OFlag::O_RDONLY | OFlag::O_CLOEXEC,
         Mode::empty(),
@@ -157,6 +158,14 @@ fn read_only_file(name: &CStr, content: &[u8]) -> Result<OwnedFd, Errno> {
 mod tests {
     use super::*;
     use std::io::{Read, Seek};
+
+    #[test]
+    fn the_gofer_asks_for_every_file_written_here() {
+        for (name, _) in FILES {
+            assert!(moat_goferproto::procfile::is_synthetic(name), "{}", String::from_utf8_lossy(name));
+        }
+        assert_eq!(FILES.len(), moat_goferproto::procfile::TOP_LEVEL.len());
+    }
 
     #[test]
     fn synthetic_files_read_like_files_and_refuse_writes() {

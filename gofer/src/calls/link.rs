@@ -1,0 +1,66 @@
+//! link(2), linkat(2), symlink(2), symlinkat(2).
+
+use nix::errno::Errno;
+
+use super::value;
+use crate::call::{Call, Reply};
+use crate::resolve;
+
+pub fn link(c: &mut Call) -> Result<Reply, Errno> {
+    hard(c, [libc::AT_FDCWD, libc::AT_FDCWD], [0, 1], 0)
+}
+
+pub fn linkat(c: &mut Call) -> Result<Reply, Errno> {
+    hard(c, [c.int(0), c.int(2)], [1, 3], c.int(4))
+}
+
+fn hard(c: &mut Call, dirfds: [i32; 2], paths: [usize; 2], flags: i32) -> Result<Reply, Errno> {
+    if flags & !(libc::AT_SYMLINK_FOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (old, new) = (c.path(paths[0])?, c.path(paths[1])?);
+    let nd = c.dir(dirfds[1], &new)?;
+    // The descriptor itself (an O_TMPFILE file): the caller's own open
+    // file, so the kernel's rule on who may link it (its opener's
+    // credentials, or CAP_DAC_READ_SEARCH) sees the same file.
+    let od = if old.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
+        c.file(dirfds[0])?
+    } else {
+        c.dir(dirfds[0], &old)?
+    };
+    let ids = {
+        let who = c.caller()?;
+        (who.ns_tgid, who.ns_tid)
+    };
+    let proc = std::os::fd::AsRawFd::as_raw_fd(&c.svc.proc());
+    let follow = flags & libc::AT_SYMLINK_FOLLOW != 0;
+    let run = |od: std::os::fd::RawFd, old: &std::ffi::CStr| {
+        // SAFETY: the kernel only reads the two paths.
+        value(unsafe { libc::syscall(libc::SYS_linkat, od, old.as_ptr(), nd, new.as_ptr(), flags) })
+    };
+    c.as_caller(|| match run(od, &old) {
+        // `/proc/self/fd/N` with AT_SYMLINK_FOLLOW names the caller's file.
+        Err(Errno::ENOENT) if follow => match resolve::through_proc_self(proc, od, &old, true, ids)? {
+            Some(p) => run(libc::AT_FDCWD, &p),
+            None => Err(Errno::ENOENT),
+        },
+        other => other,
+    })
+}
+
+pub fn symlink(c: &mut Call) -> Result<Reply, Errno> {
+    soft(c, libc::AT_FDCWD, 1)
+}
+
+pub fn symlinkat(c: &mut Call) -> Result<Reply, Errno> {
+    soft(c, c.int(1), 2)
+}
+
+fn soft(c: &mut Call, dirfd: i32, path: usize) -> Result<Reply, Errno> {
+    let target = c.path(0)?;
+    let p = c.path(path)?;
+    c.at(dirfd, &p, false, |d, p| {
+        // SAFETY: the kernel only reads the two strings.
+        value(unsafe { libc::syscall(libc::SYS_symlinkat, target.as_ptr(), d, p.as_ptr()) })
+    })
+}
