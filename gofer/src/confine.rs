@@ -1,5 +1,6 @@
-//! The gofer confines itself before it serves: it dies with its parent,
-//! keeps no descriptors but its socket and stdio, opens the host's procfs
+//! The gofer confines itself before it serves: it dies with its parent
+//! (it closed every inherited descriptor but its socket and stdio first,
+//! `close_others`), opens the host's procfs
 //! (callers' status, cwd, root, descriptors), joins the container's mount
 //! namespace, keeps only its own capabilities and those a caller may
 //! wear, sets no_new_privs and installs the policy crate's `GOFER`
@@ -24,7 +25,6 @@ pub struct Confined {
 pub fn confine(ns: &Path, sock: &OwnedFd, wearable: u64) -> Result<Confined> {
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).context("PR_SET_PDEATHSIG")?;
     check_socket(sock)?;
-    close_others(sock.as_raw_fd());
     raise_nofile();
     let dir = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
     let proc = nix::fcntl::open("/proc", dir, nix::sys::stat::Mode::empty())
@@ -60,7 +60,7 @@ fn raise_nofile() {
 }
 
 /// Close every descriptor above stderr but the socket.
-fn close_others(keep: RawFd) {
+pub fn close_others(keep: RawFd) {
     let keep = keep as u32;
     // SAFETY: close_range only closes descriptors; none above 2 but
     // `keep` is owned by anything in this process yet.
@@ -86,7 +86,15 @@ fn join(ns: &Path) -> Result<OwnedFd> {
 /// Permitted: the gofer's own and the wearable ones; effective: its own.
 fn capabilities(wearable: u64) -> Result<Own> {
     let mut keep: Vec<Capability> = GOFER_OWN.to_vec();
-    keep.extend(caps::all().into_iter().filter(|c| wearable & (1u64 << c.index()) != 0));
+    // What the gofer does not hold itself (CAP_SYS_RESOURCE on a host
+    // whose root lacks it) it cannot hand on: the sentry leaves it out of
+    // the workload's sets too.
+    let held = caps::read(None, caps::CapSet::Permitted).context("reading the gofer's capabilities")?;
+    let worn: Vec<Capability> = caps::all()
+        .into_iter()
+        .filter(|c| wearable & (1u64 << c.index()) != 0 && held.contains(c) && !GOFER_OWN.contains(c))
+        .collect();
+    keep.extend(worn);
     moat_policy::capabilities::keep_only(&keep, false)?;
     let mask = |list: &[Capability]| list.iter().fold(0u64, |m, c| m | 1u64 << c.index());
     let own = Own {

@@ -39,5 +39,6 @@ pub fn restore(own: &Own) -> Result<(), Errno> {
     sys::setfsuid(0)?;
     sys::setfsgid(0)?;
     sys::setgroups(&[])?;
+    sys::umask(0);
     sys::capset(own.effective, own.permitted)
 }

@@ -5,12 +5,13 @@
 //! under each caller's own credentials (see `call` and `calls`); calls
 //! that are not file calls go back to the sentry. It keeps the
 //! capabilities a caller may wear (`--caps`, the container's bounding
-//! set) and its own four, sets no_new_privs and runs under the policy
+//! set) and its own five, sets no_new_privs and runs under the policy
 //! crate's `GOFER` allowlist (`moat policy`). It exits when the sentry
 //! closes the socket, and dies with its parent (PR_SET_PDEATHSIG fires
 //! when the *thread* that forked it exits: start it from a thread that
-//! lives as long as the sentry). `MOAT_GOFER_LOG` sets the log filter
-//! (stderr, default `warn`).
+//! lives as long as the sentry). It appends to the sentry's log
+//! (`--log`); without one, to stderr, filtered by `MOAT_GOFER_LOG`
+//! (default `warn`).
 
 mod call;
 mod caller;
@@ -45,6 +46,15 @@ struct Args {
     /// container's bounding set).
     #[arg(long, default_value = "0", value_parser = parse_mask)]
     caps: u64,
+    /// Append the log here (the sentry's log), as runc writes it.
+    #[arg(long)]
+    log: Option<PathBuf>,
+    /// `json` or `text`.
+    #[arg(long, default_value = "text")]
+    log_format: String,
+    /// Log debug messages, and every call served.
+    #[arg(long)]
+    debug: bool,
     /// Log every call served with its result (target `strace`).
     #[arg(long)]
     strace: bool,
@@ -56,14 +66,6 @@ fn parse_mask(s: &str) -> Result<u64, String> {
 
 fn main() {
     let args = Args::parse();
-    let default = if args.strace { "warn,strace=info" } else { "warn" };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MOAT_GOFER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
-        )
-        .init();
     if let Err(e) = run(&args) {
         eprintln!("moat-gofer: {e:#}");
         std::process::exit(1);
@@ -83,8 +85,29 @@ fn run(args: &Args) -> Result<()> {
     let sock = unsafe { OwnedFd::from_raw_fd(args.fd) };
     nix::fcntl::fcntl(&sock, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))
         .context("setting FD_CLOEXEC on the socket")?;
+    // Nothing inherited but the socket and stdio; then the log, opened here.
+    confine::close_others(args.fd);
+    logging(args);
     let confined = confine::confine(&args.mount_ns, &sock, args.caps)?;
-    let svc = service::Service::new(sock, confined.proc, confined.root, confined.own, args.strace)?;
-    tracing::info!(ns = ?args.mount_ns, "serving");
+    let strace = args.strace || args.debug;
+    let svc = service::Service::new(sock, confined.proc, confined.root, confined.own, strace)?;
+    tracing::debug!(ns = ?args.mount_ns, "gofer serving");
     service::run(Arc::new(svc))
+}
+
+fn logging(args: &Args) {
+    if args.log.is_some() {
+        let json = args.log_format == "json";
+        if let Err(e) = moat_runtime::logging::init(args.log.as_deref(), json, args.debug) {
+            eprintln!("moat-gofer: {e}");
+        }
+    } else {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("MOAT_GOFER_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .init();
+    }
 }

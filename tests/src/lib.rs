@@ -54,6 +54,21 @@ pub fn setup() {
     });
 }
 
+/// `moat-pytest` built (once per test binary): Debian 12 with the whole
+/// of CPython (ctypes, threads) and its regression tests. About 50 s of
+/// debootstrap the first time on a machine.
+pub fn pytest_image() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        setup();
+        let out = run(
+            Command::new("bash").arg(repo().join("hack/images.sh")).arg("--cpython"),
+            Duration::from_secs(900),
+        );
+        assert!(out.status.success(), "hack/images.sh --cpython failed: {}", text(&out.stderr));
+    });
+}
+
 /// Run a command with a time limit; a command still running then is killed
 /// and the test fails. Both pipes are drained while it runs, so a command
 /// writing more than a pipe holds does not stall.

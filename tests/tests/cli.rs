@@ -197,10 +197,11 @@ fn strace_flag_logs_intercepted_calls_without_debug_noise() {
     assert!(!logged.contains("level=debug"), "{logged}");
 }
 
-/// Path lookups of the stat family are the sentry's: `--strace` shows them
-/// answered (a value), not handed back to the kernel (`(native)`).
+/// Path lookups of the stat family are performed by the gofer, which logs
+/// to the sentry's log: `--strace` shows them answered (a value), not
+/// handed back to the kernel (`(native)`).
 #[test]
-fn strace_shows_stat_answered_by_the_sentry() {
+fn strace_shows_stat_answered_by_the_gofer() {
     let b = bundle("strace-stat");
     let mut spec = spec_json();
     spec["process"]["terminal"] = false.into();

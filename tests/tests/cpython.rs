@@ -173,18 +173,7 @@ fn plan() -> Vec<(&'static str, &'static str, u64)> {
 
 #[test]
 fn cpython_regression_tests_do_no_worse_than_under_runc() {
-    setup();
-    let images = run(
-        Command::new("bash")
-            .arg(repo().join("hack/images.sh"))
-            .arg("--cpython"),
-        Duration::from_secs(900),
-    );
-    assert!(
-        images.status.success(),
-        "hack/images.sh --cpython failed: {}",
-        text(&images.stderr)
-    );
+    pytest_image();
     let moat = runtime();
     let mut table = vec![
         format!("| module | user | cases | runc pass/fail/err/skip | runc s | {moat} pass/fail/err/skip | {moat} s | {moat} only |"),

@@ -16,8 +16,10 @@ pub const SENTRY_KEEPS: &[Capability] = &[
 /// The gofer's own, beside the capabilities its workers wear for a
 /// caller: taking on the caller's ids (`setfsuid`, `setfsgid`,
 /// `setgroups`), reaching its memory, cwd and descriptors (a ptrace access
-/// check), and entering its root when it `chroot`ed.
+/// check, and search permission on its `/proc/<tid>/fd`, mode 0500), and
+/// entering its root when it `chroot`ed.
 pub const GOFER_OWN: &[Capability] = &[
+    Capability::CAP_DAC_READ_SEARCH,
     Capability::CAP_SETUID,
     Capability::CAP_SETGID,
     Capability::CAP_SYS_PTRACE,

@@ -10,3 +10,14 @@ pub const SENTRY_MODULES: &[&str] = &["uname", "syslog", "sysinfo", "hostname"];
 pub fn served_by_sentry(handler: &str) -> bool {
     SENTRY_MODULES.contains(&handler)
 }
+
+/// Handler modules whose calls the gofer continues to the kernel
+/// (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`): the kernel checks them as the
+/// caller and the sandbox decides nothing (`gofer/src/calls/native.rs`).
+/// The sentry continues them too once a gofer is gone.
+pub const CONTINUED_MODULES: &[&str] = &["chdir", "chroot", "unix", "fdattr", "exec"];
+
+/// Are calls routed to `handler` continued to the kernel?
+pub fn continued(handler: &str) -> bool {
+    CONTINUED_MODULES.contains(&handler)
+}

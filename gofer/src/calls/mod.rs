@@ -34,7 +34,12 @@ pub fn table() -> Result<Vec<Option<(&'static str, Handler)>>> {
         if moat_policy::server::served_by_sentry(module) {
             continue;
         }
-        let Some(h) = handler(module, e.name) else {
+        let found = if moat_policy::server::continued(module) {
+            Some(native::native as Handler)
+        } else {
+            handler(module, e.name)
+        };
+        let Some(h) = found else {
             bail!("policy routes {} to handler {module:?}, which the gofer lacks", e.name);
         };
         let nr = e.nr as usize;
@@ -98,7 +103,6 @@ fn handler(module: &str, name: &str) -> Option<Handler> {
         ("inotify", "inotify_add_watch") => inotify::inotify_add_watch,
         ("mount", "mount") => mount::mount,
         ("mount", "umount2") => mount::umount2,
-        ("chdir", _) | ("chroot", _) | ("unix", _) | ("fdattr", _) | ("exec", _) => native::native,
         _ => return None,
     })
 }

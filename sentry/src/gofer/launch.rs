@@ -33,11 +33,13 @@ pub struct Gofer {
 pub struct Options {
     /// The capabilities a caller may hold, as a mask.
     caps: u64,
-    strace: bool,
+    /// The sentry's log flags (`--log`, `--log-format`, `--debug`,
+    /// `--strace`): the gofer logs to the same file.
+    log: Vec<String>,
 }
 
 impl Options {
-    pub fn of(spec: &oci_spec::runtime::Spec, strace: bool) -> Options {
+    pub fn of(spec: &oci_spec::runtime::Spec, log: Option<&crate::args::LogArgs>) -> Options {
         let caps = spec
             .process()
             .as_ref()
@@ -53,7 +55,8 @@ impl Options {
                     cap.map_or(m, |cap| m | 1u64 << cap.index())
                 })
             });
-        Options { caps, strace }
+        let log = log.map(|l| l.to_args()).unwrap_or_default();
+        Options { caps, log }
     }
 
     fn args(&self, init: Pid) -> Vec<String> {
@@ -66,9 +69,7 @@ impl Options {
             "--caps".into(),
             format!("{:x}", self.caps),
         ];
-        if self.strace {
-            v.push("--strace".into());
-        }
+        v.extend(self.log.iter().cloned());
         v
     }
 }

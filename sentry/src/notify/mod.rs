@@ -17,6 +17,8 @@ use crate::syscalls::{self, Call, Handler};
 /// The sentry's handlers by syscall number, built from the policy table.
 pub struct Dispatch {
     handlers: Vec<Option<(&'static str, Handler)>>,
+    /// Numbers the gofer continues to the kernel.
+    continued: Vec<u32>,
     /// The threads that read the workload's memory run under this
     /// allowlist of their own.
     pub confinement: Vec<libc::sock_filter>,
@@ -26,8 +28,12 @@ impl Dispatch {
     /// Every entry the policy routes to the sentry must have a handler.
     pub fn from_policy() -> Result<Dispatch> {
         let mut handlers = Vec::new();
+        let mut continued = Vec::new();
         for e in moat_policy::table() {
             let Some(module) = e.handler() else { continue };
+            if moat_policy::server::continued(module) {
+                continued.push(e.nr);
+            }
             if !moat_policy::server::served_by_sentry(module) {
                 continue;
             }
@@ -44,8 +50,13 @@ impl Dispatch {
             moat_policy::confine::allowlist_filter(moat_policy::confine::NOTIFY_THREAD)?;
         Ok(Dispatch {
             handlers,
+            continued,
             confinement,
         })
+    }
+
+    fn continues(&self, nr: i32) -> bool {
+        u32::try_from(nr).is_ok_and(|n| self.continued.contains(&n))
     }
 
     fn get(&self, nr: i32) -> Option<(&'static str, Handler)> {
@@ -56,10 +67,18 @@ impl Dispatch {
 }
 
 /// Answer notification `n` received on `listener` (by the gofer, or by
-/// the sentry itself once the gofer is gone). A call the sentry has no handler for is a file call
-/// whose gofer is gone: `EIO`.
+/// the sentry itself once the gofer is gone). A call the sentry has no
+/// handler for is a file call whose gofer is gone: `EIO`, but for those
+/// the gofer would continue to the kernel ([`moat_policy::server::continued`]).
 pub fn answer(kernel: &Kernel, dispatch: &Dispatch, listener: RawFd, n: &ioctl::Notif) {
     let entry = dispatch.get(n.data.nr);
+    if entry.is_none() && dispatch.continues(n.data.nr) {
+        let resp = ioctl::NotifResp { id: n.id, val: 0, error: 0, flags: ioctl::FLAG_CONTINUE };
+        if let Err(e) = ioctl::send(listener, &resp) {
+            tracing::debug!("continuing a call: {e}");
+        }
+        return;
+    }
     let mut call = Call::new(kernel, listener, n);
     let result = match entry {
         Some((_, h)) => h(&mut call),
