@@ -30,7 +30,10 @@ pub fn open(
     }
     let last = path.rsplit(|&b| b == b'/').next().unwrap_or_default();
     if procfs::is_synthetic_name(last) {
-        let p = native_path(call, files, dirfd, path)?;
+        // The sentry's walk stops at the proc mount's own children; deeper
+        // files (`sys/kernel/osrelease`) are named by the container path.
+        let p = native_path(call, files, dirfd, path)
+            .or_else(|| container_path(call, files, dirfd, path).map(|p| lexical(&p)))?;
         procfs::open_synthetic(call.kernel, call.pid, &p)
     } else if procfs::is_mount_table_name(last) {
         let p = container_path(call, files, dirfd, path)?;
@@ -71,6 +74,27 @@ fn container_path(call: &Call, files: &Files, dirfd: i32, path: &[u8]) -> Option
     out.push(b'/');
     out.extend_from_slice(path);
     Some(out)
+}
+
+/// `path` with `.`, `..` and repeated slashes taken out lexically
+/// (nothing under `/proc/sys` is a link).
+fn lexical(path: &[u8]) -> Vec<u8> {
+    let mut names: Vec<&[u8]> = Vec::new();
+    for name in path.split(|&b| b == b'/') {
+        match name {
+            b"" | b"." => {}
+            b".." => {
+                names.pop();
+            }
+            _ => names.push(name),
+        }
+    }
+    let mut out = Vec::new();
+    for n in names {
+        out.push(b'/');
+        out.extend_from_slice(n);
+    }
+    out
 }
 
 fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
