@@ -62,6 +62,11 @@ pub struct Entry {
     pub nr: u32,
     pub name: &'static str,
     pub fate: Fate,
+    /// Why the call has this fate: for a native call, why workloads need
+    /// it and why the host kernel may serve it (every native row has one);
+    /// for a denied call, what it would reach. Empty for calls the sentry
+    /// handles (the handler says it).
+    pub reason: &'static str,
 }
 
 impl Entry {
@@ -137,6 +142,11 @@ pub(crate) fn render(entries: &[Entry]) -> String {
                 format!("{handler}, native if {}", describe(native_if)),
             ),
             Fate::Denied { errno } => ("denied", errno_name(*errno)),
+        };
+        let detail = match (detail.is_empty(), e.reason.is_empty()) {
+            (_, true) => detail,
+            (true, false) => format!("# {}", e.reason),
+            (false, false) => format!("{detail}  # {}", e.reason),
         };
         let line = format!("{:>3}  {:<24} {:<10} {detail}", e.nr, e.name, fate);
         let _ = writeln!(out, "{}", line.trim_end());

@@ -51,6 +51,7 @@ pub mod capabilities;
 mod cond;
 pub mod confine;
 mod dispatch;
+mod docs;
 mod error;
 mod fate;
 mod filter;
@@ -64,6 +65,7 @@ mod table;
 #[path = "../tests/common/interp.rs"]
 mod interp;
 
+pub use docs::Counts;
 pub use error::PolicyError;
 pub use fate::{ArgCheck, CmpOp, Entry, Fate};
 pub use filter::moat_filter;
@@ -104,4 +106,21 @@ pub fn emulated_nrs() -> impl Iterator<Item = u32> {
 /// call and a last line for the numbers it does not list (`moat policy`).
 pub fn render_table() -> String {
     fate::render(table())
+}
+
+/// How many calls have each fate.
+pub fn counts() -> Counts {
+    docs::counts(table())
+}
+
+/// The README's summary of the counts (between `<!-- policy:counts -->`
+/// markers there).
+pub fn counts_summary() -> String {
+    docs::summary(table())
+}
+
+/// SECURITY.md's table of fates (between `<!-- policy:fates -->` markers
+/// there).
+pub fn fates_table() -> String {
+    docs::fates_table(table())
 }

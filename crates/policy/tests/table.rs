@@ -207,6 +207,16 @@ fn denied_calls() {
         "pidfd_getfd",
         "kcmp",
         "modify_ldt",
+        "migrate_pages",
+        "move_pages",
+        "mbind",
+        "set_mempolicy",
+        "get_mempolicy",
+        "process_madvise",
+        "fanotify_mark",
+        "sync",
+        "vmsplice",
+        "get_robust_list",
     ] {
         assert_eq!(errno_of(name), Some(libc::EPERM), "{name}");
     }
@@ -227,6 +237,23 @@ fn denied_calls() {
         "epoll_ctl_old",
         "epoll_wait_old",
         "clone3",
+        // Not reviewed for the host, or taking paths the sentry does not
+        // resolve yet: as from a kernel that lacks them.
+        "listmount",
+        "statmount",
+        "getxattrat",
+        "listxattrat",
+        "setxattrat",
+        "removexattrat",
+        "file_getattr",
+        "file_setattr",
+        "lsm_get_self_attr",
+        "lsm_list_modules",
+        "cachestat",
+        "futex_waitv",
+        "msgget",
+        "mq_open",
+        "set_thread_area",
     ] {
         assert_eq!(errno_of(name), Some(libc::ENOSYS), "{name}");
     }
@@ -320,7 +347,16 @@ fn argument_checked_calls() {
         .filter(|e| matches!(e.fate, Fate::NativeIf { .. }))
         .map(|e| e.name)
         .collect();
-    let want: BTreeSet<&str> = ["clone", "unshare", "socket", "socketpair"].into();
+    let want: BTreeSet<&str> = [
+        "clone",
+        "unshare",
+        "socket",
+        "socketpair",
+        "ioctl",
+        "prctl",
+        "personality",
+    ]
+    .into();
     assert_eq!(checked, want);
     for e in table() {
         if let Fate::NativeIf { any_of, .. } = e.fate {
@@ -331,17 +367,27 @@ fn argument_checked_calls() {
             }
         }
     }
-    for name in [
-        "personality",
-        "ioctl",
-        "memfd_secret",
-        "migrate_pages",
-        "move_pages",
-        "mbind",
-    ] {
+}
+
+/// Deny by default: at most 200 calls reach the host kernel, each with a
+/// one-line reason; every denial says what it would reach.
+#[test]
+fn native_rows_are_few_and_reasoned() {
+    let native: Vec<_> = table()
+        .iter()
+        .filter(|e| matches!(e.fate, Fate::Native | Fate::NativeIf { .. }))
+        .collect();
+    assert!(native.len() <= 200, "{} native rows", native.len());
+    for e in table() {
+        let needs_reason = matches!(
+            e.fate,
+            Fate::Native | Fate::NativeIf { .. } | Fate::Denied { .. }
+        );
+        assert_eq!(needs_reason, !e.reason.is_empty(), "{}", e.name);
         assert!(
-            matches!(lookup_name(name).map(|e| &e.fate), Some(Fate::Native)),
-            "{name}"
+            !e.reason.contains('\n') && e.reason.len() < 110,
+            "{}: one short line",
+            e.name
         );
     }
 }
@@ -360,7 +406,7 @@ fn counts() {
             Fate::Denied { .. } => denied += 1,
         }
     }
-    assert_eq!((native, checked, emulated, denied), (249, 4, 66, 64));
+    assert_eq!((native, checked, emulated, denied), (192, 7, 66, 118));
 }
 
 #[test]
@@ -384,17 +430,26 @@ fn rendered_table() {
             .find(|l| l.split_whitespace().nth(1) == Some(name))
             .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
     };
-    assert_eq!(line("getpid").as_deref(), Some("39 getpid native"));
+    assert_eq!(
+        line("getpid").as_deref(),
+        Some("39 getpid native # ids in the sandbox's pid namespace")
+    );
     assert_eq!(line("uname").as_deref(), Some("63 uname emulated uname"));
     assert_eq!(
         line("sethostname").as_deref(),
         Some("170 sethostname emulated hostname")
     );
-    assert_eq!(line("bpf").as_deref(), Some("321 bpf denied EPERM"));
-    assert_eq!(line("clone3").as_deref(), Some("435 clone3 denied ENOSYS"));
+    assert_eq!(
+        line("bpf").as_deref(),
+        Some("321 bpf denied EPERM # kernel programs and maps: a long CVE history")
+    );
+    assert_eq!(
+        line("clone3").map(|l| l.starts_with("435 clone3 denied ENOSYS #")),
+        Some(true)
+    );
     assert_eq!(
         line("clone").as_deref(),
-        Some("56 clone native-if EPERM unless arg0 & 0x7e020000 == 0x0")
+        Some("56 clone native-if EPERM unless arg0 & 0x7e020000 == 0x0 # no namespace flags: namespaces are the sentry's")
     );
     let socket = line("socket").unwrap_or_default();
     assert!(

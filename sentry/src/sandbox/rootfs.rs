@@ -36,7 +36,11 @@ const HOST_DEVICES_ALLOWED: [(i64, i64); 4] = [
 
 /// Paths moat masks in every container, whatever the spec says (Docker
 /// drops its list under `--privileged`): they leak or change host state.
-const ALWAYS_MASKED: [&str; 11] = [
+/// Beyond Docker's list: `/proc/fs` (the host's disks, `ext4/vda1`...),
+/// `/proc/bus` (its PCI and input devices), `/proc/irq` (its devices by
+/// interrupt), `/proc/driver` (its RTC), `/proc/config.gz` and
+/// `/proc/bootconfig` (its kernel build and boot parameters).
+const ALWAYS_MASKED: [&str; 17] = [
     "/proc/asound",
     "/proc/acpi",
     "/proc/kcore",
@@ -46,6 +50,12 @@ const ALWAYS_MASKED: [&str; 11] = [
     "/proc/timer_stats",
     "/proc/sched_debug",
     "/proc/scsi",
+    "/proc/fs",
+    "/proc/bus",
+    "/proc/irq",
+    "/proc/driver",
+    "/proc/config.gz",
+    "/proc/bootconfig",
     "/sys/firmware",
     "/sys/devices/virtual/powercap",
 ];
