@@ -42,13 +42,21 @@ pub struct Call<'a> {
     use_cwd: bool,
     /// Descriptors of the caller's a call names, reopened here.
     held: Vec<OwnedFd>,
+    /// What the worker wears now.
+    worn: &'a mut creds::Worn,
 }
 
 /// `PATH_MAX` including the NUL.
 const PATH_MAX: usize = libc::PATH_MAX as usize;
 
 impl<'a> Call<'a> {
-    pub fn new(svc: &'a Service, listener: RawFd, listener_id: u32, n: &Notif) -> Call<'a> {
+    pub fn new(
+        svc: &'a Service,
+        listener: RawFd,
+        listener_id: u32,
+        n: &Notif,
+        worn: &'a mut creds::Worn,
+    ) -> Call<'a> {
         Call {
             svc,
             listener,
@@ -59,6 +67,7 @@ impl<'a> Call<'a> {
             caller: None,
             use_cwd: false,
             held: Vec::new(),
+            worn,
         }
     }
 
@@ -67,10 +76,10 @@ impl<'a> Call<'a> {
         self.args[i] as i32
     }
 
-    /// The path at argument `i`, copied once.
+    /// The path at argument `i`, copied once ([`Call::as_caller`] checks
+    /// that the call is still pending before acting on it).
     pub fn path(&self, i: usize) -> Result<CString, Errno> {
         let bytes = mem::read_cstr(self.tid, self.args[i], PATH_MAX - 1)?;
-        self.pending()?;
         // read_cstr stops at the first NUL: there is none inside.
         CString::new(bytes).map_err(|_| Errno::EINVAL)
     }
@@ -86,7 +95,7 @@ impl<'a> Call<'a> {
 
     pub fn caller(&mut self) -> Result<&Caller, Errno> {
         if self.caller.is_none() {
-            let c = Caller::read(self.svc.proc(), self.tid)?;
+            let c = self.svc.status.read(self.svc.proc(), self.tid)?;
             self.caller = Some(c);
         }
         self.caller.as_ref().ok_or(Errno::ESRCH)
@@ -101,6 +110,16 @@ impl<'a> Call<'a> {
             let cr = &mut c.creds;
             (cr.fsuid, cr.fsgid) = (cr.ruid, cr.rgid);
             cr.effective = if cr.ruid == 0 { cr.permitted } else { 0 };
+        }
+        Ok(())
+    }
+
+    /// Wear capability `cap` too for this call (one the kernel asks of an
+    /// opener the worker stood in for).
+    pub fn add_capability(&mut self, cap: u32) -> Result<(), Errno> {
+        self.caller()?;
+        if let Some(c) = self.caller.as_mut() {
+            c.creds.effective |= 1u64 << cap;
         }
         Ok(())
     }
@@ -159,18 +178,25 @@ impl<'a> Call<'a> {
     pub fn as_caller<T>(&mut self, f: impl FnOnce() -> Result<T, Errno>) -> Result<T, Errno> {
         let creds = self.caller()?.creds.clone();
         let proc = self.svc.proc().as_raw_fd();
-        let root = caller_root(proc, self.tid)?;
+        let root = if self.svc.chrooted() {
+            caller_root(proc, self.tid)?
+        } else {
+            None
+        };
         let cwd = if self.use_cwd {
             let link = CString::new(format!("{}/cwd", self.tid)).map_err(|_| Errno::EINVAL)?;
             Some(sys::openat(proc, &link, libc::O_PATH | libc::O_DIRECTORY, 0).map_err(gone)?)
         } else {
             None
         };
+        // Everything read from the caller is the caller's only while its
+        // call is pending (its thread id cannot be reused meanwhile).
         self.pending()?;
+        let moved = root.is_some() || cwd.is_some();
         let entered = enter(root.as_ref(), cwd.as_ref());
-        let worn = entered.and_then(|_| creds::wear(&self.svc.own, &creds));
+        let worn = entered.and_then(|_| creds::wear(&self.svc.own, self.worn, &creds));
         let result = worn.and_then(|_| f());
-        self.leave(root.is_some())?;
+        self.leave(root.is_some(), moved)?;
         result
     }
 
@@ -205,9 +231,15 @@ impl<'a> Call<'a> {
 
     /// Back to the worker's own identity, root and cwd. A worker that
     /// cannot is stopped ([`Poisoned`]), since it would act as the caller.
-    fn leave(&self, chrooted: bool) -> Result<(), Errno> {
+    fn leave(&self, chrooted: bool, moved: bool) -> Result<(), Errno> {
         let back = creds::restore(&self.svc.own)
-            .and_then(|_| sys::fchdir(self.svc.root().as_raw_fd()))
+            .and_then(|_| {
+                if moved {
+                    sys::fchdir(self.svc.root().as_raw_fd())
+                } else {
+                    Ok(())
+                }
+            })
             .and_then(|_| if chrooted { sys::chroot_cwd() } else { Ok(()) });
         if let Err(e) = back {
             tracing::error!("a worker could not take its own identity back: {e}");
@@ -216,12 +248,15 @@ impl<'a> Call<'a> {
         Ok(())
     }
 
-    /// Write a value to the caller (a stat buffer...).
+    /// Write a value to the caller (a stat buffer...), while its call is
+    /// pending: a thread that died since cannot have its id reused yet.
     pub fn write<T: Copy>(&self, addr: u64, value: &T) -> Result<(), Errno> {
+        self.pending()?;
         mem::write_value(self.tid, addr, value)
     }
 
     pub fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.pending()?;
         mem::write(self.tid, addr, data)
     }
 

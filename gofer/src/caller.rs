@@ -1,9 +1,13 @@
 //! Who called: the calling thread's credentials and pid-namespace ids,
-//! read from its `/proc/<tid>/status` in the host's procfs, once per call
-//! (they change whenever the caller calls `setuid`, `setgroups`, `umask`
+//! read from its `/proc/<tid>/status` in the host's procfs, anew for every
+//! call (they change whenever the caller calls `setuid`, `setgroups`, `umask`
 //! or `capset`, natively).
 
+use std::collections::HashMap;
+use std::fs::File;
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
 
@@ -30,15 +34,49 @@ pub struct Caller {
     pub ns_tid: u32,
 }
 
-impl Caller {
-    /// Read thread `tid`'s status through `proc` (the host's procfs).
-    pub fn read(proc: BorrowedFd, tid: u32) -> Result<Caller, Errno> {
+/// Open `/proc/<tid>/status` files, by thread id. Reading one again
+/// (`pread` at 0 regenerates it) costs half of opening it anew. A file
+/// stays bound to the task it was opened for: once that task is gone it
+/// reads nothing, and is opened again for whatever task has the id now.
+#[derive(Default)]
+pub struct StatusFiles {
+    open: Mutex<HashMap<u32, Arc<File>>>,
+}
+
+/// Threads whose status files are kept.
+const KEPT: usize = 1024;
+
+impl StatusFiles {
+    /// Thread `tid`'s credentials and ids, read now.
+    pub fn read(&self, proc: BorrowedFd, tid: u32) -> Result<Caller, Errno> {
+        if let Some(f) = self.kept(tid) {
+            if let Some(c) = read_from(&f) {
+                return Ok(c);
+            }
+        }
         let path = std::ffi::CString::new(format!("{tid}/status")).map_err(|_| Errno::EINVAL)?;
         let fd = crate::sys::openat(proc.as_raw_fd(), &path, libc::O_RDONLY, 0)
             .map_err(|_| Errno::ESRCH)?;
-        let text = std::io::read_to_string(std::fs::File::from(fd)).map_err(|_| Errno::ESRCH)?;
-        parse(&text).ok_or(Errno::ESRCH)
+        let f = Arc::new(File::from(fd));
+        let c = read_from(&f).ok_or(Errno::ESRCH)?;
+        if let Ok(mut open) = self.open.lock() {
+            if open.len() >= KEPT {
+                open.clear();
+            }
+            open.insert(tid, f);
+        }
+        Ok(c)
     }
+
+    fn kept(&self, tid: u32) -> Option<Arc<File>> {
+        self.open.lock().ok()?.get(&tid).cloned()
+    }
+}
+
+fn read_from(f: &File) -> Option<Caller> {
+    let mut buf = [0u8; 4096];
+    let n = f.read_at(&mut buf, 0).ok()?;
+    parse(std::str::from_utf8(&buf[..n]).ok()?)
 }
 
 fn parse(text: &str) -> Option<Caller> {
@@ -79,7 +117,9 @@ mod tests {
     fn reads_its_own_status() {
         let proc = std::fs::File::open("/proc").unwrap();
         let me = nix::unistd::gettid().as_raw() as u32;
-        let c = Caller::read(std::os::fd::AsFd::as_fd(&proc), me).unwrap();
+        let files = StatusFiles::default();
+        let c = files.read(std::os::fd::AsFd::as_fd(&proc), me).unwrap();
+        assert_eq!(files.read(std::os::fd::AsFd::as_fd(&proc), me).unwrap().ns_tid, me);
         assert_eq!(c.creds.fsuid, nix::unistd::geteuid().as_raw());
         assert_eq!(c.ns_tid, me);
         assert_eq!(c.ns_tgid, std::process::id());

@@ -31,7 +31,6 @@ pub fn confine(ns: &Path, sock: &OwnedFd, wearable: u64) -> Result<Confined> {
         .context("opening the host's /proc")?;
     let root = join(ns).with_context(|| format!("joining mount namespace {}", ns.display()))?;
     let own = capabilities(wearable)?;
-    wake_handler()?;
     nix::sys::prctl::set_no_new_privs().context("setting no_new_privs")?;
     let prog = moat_policy::confine::gofer_filter()?;
     moat_policy::install(&prog, 0).context("installing the gofer's seccomp allowlist")?;
@@ -103,14 +102,4 @@ fn capabilities(wearable: u64) -> Result<Own> {
     };
     crate::sys::capset(own.effective, own.permitted).context("setting the gofer's capabilities")?;
     Ok(own)
-}
-
-/// `pool::WAKE` interrupts a worker waiting in `RECV`; it does nothing else.
-fn wake_handler() -> Result<()> {
-    extern "C" fn nothing(_: libc::c_int) {}
-    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-    let act = SigAction::new(SigHandler::Handler(nothing), SaFlags::empty(), SigSet::empty());
-    // SAFETY: the handler does nothing, so it is async-signal-safe.
-    unsafe { sigaction(Signal::SIGUSR1, &act) }.context("installing the wake-up handler")?;
-    Ok(())
 }

@@ -20,25 +20,42 @@ pub struct Own {
     pub permitted: u64,
 }
 
-/// Wear `c`: groups, fsgid, fsuid, then the caller's effective
-/// capabilities (those the gofer holds: it keeps the container's), and
-/// its umask. Undone by [`restore`], also when this fails half-way.
-pub fn wear(own: &Own, c: &Creds) -> Result<(), Errno> {
-    sys::setgroups(&c.groups)?;
-    sys::setfsgid(c.fsgid)?;
-    sys::setfsuid(c.fsuid)?;
+/// What a worker wears between calls: the last caller's ids and umask
+/// (with its own capabilities: see [`restore`]), so that a call from the
+/// same user costs two `capset`s and nothing else.
+#[derive(Default)]
+pub struct Worn {
+    ids: Option<(u32, u32, Vec<u32>)>,
+    umask: Option<u32>,
+}
+
+/// Wear `c`: its groups, fsgid and fsuid (unless worn already), its
+/// effective capabilities (those the gofer holds: it keeps the
+/// container's) and its umask.
+pub fn wear(own: &Own, worn: &mut Worn, c: &Creds) -> Result<(), Errno> {
+    let ids = (c.fsuid, c.fsgid, c.groups.clone());
+    if worn.ids.as_ref() != Some(&ids) {
+        // Whatever fails half-way, nothing is taken as worn.
+        worn.ids = None;
+        sys::capset(own.effective | own.permitted, own.permitted)?;
+        sys::setgroups(&c.groups)?;
+        sys::setfsgid(c.fsgid)?;
+        sys::setfsuid(c.fsuid)?;
+        worn.ids = Some(ids);
+    }
     sys::capset(c.effective & own.permitted, own.permitted)?;
-    sys::umask(c.umask);
+    if worn.umask != Some(c.umask) {
+        sys::umask(c.umask);
+        worn.umask = Some(c.umask);
+    }
     Ok(())
 }
 
-/// Back to the gofer's own identity. A failure here would leave a worker
-/// acting as the last caller: the worker must stop (the caller gets EIO).
+/// Back to the worker's own capabilities. Its ids stay the last caller's:
+/// what a worker does between calls (reading callers' status, memory,
+/// cwd and descriptors in the host's procfs) its own capabilities allow
+/// whatever its fsuid. A failure here would leave a worker acting with
+/// the caller's capabilities: the worker must stop.
 pub fn restore(own: &Own) -> Result<(), Errno> {
-    sys::capset(own.effective | own.permitted, own.permitted)?;
-    sys::setfsuid(0)?;
-    sys::setfsgid(0)?;
-    sys::setgroups(&[])?;
-    sys::umask(0);
     sys::capset(own.effective, own.permitted)
 }

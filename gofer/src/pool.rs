@@ -1,16 +1,19 @@
-//! The workers of one listener. Every worker waits for a notification
-//! (poll, then `SECCOMP_IOCTL_NOTIF_RECV` on the gofer's copy of the
-//! listener), and the one that gets it serves it itself: no hand-off
-//! between threads on the way. When the last idle worker takes a call, a
-//! new one is started first, so a call that blocks (a FIFO, a lease break,
-//! a slow volume) blocks only its caller; up to [`MAX_WORKERS`] per
+//! The workers of one listener, leader and followers: one idle worker
+//! (the leader) waits on the gofer's copy of the listener (poll, then
+//! `SECCOMP_IOCTL_NOTIF_RECV`), the others wait to lead. The leader that
+//! receives a call hands the lead to a follower and serves the call
+//! itself: no hand-off of the call between threads. Only the leader
+//! polls, so the kernel's synchronous wake-up (`SYNC_WAKE_UP`) runs it on
+//! the caller's CPU, and no idle worker ever sleeps inside `RECV` (whose
+//! wake-ups are not synchronous). When the last idle worker takes a call,
+//! a new one is started, so a call that blocks (a FIFO, a lease break, a
+//! slow volume) blocks only its caller; up to [`MAX_WORKERS`] per
 //! listener. When no process uses the filter any more (`POLLHUP`), the
-//! workers end; those waiting inside `RECV`, which a hang-up does not wake,
-//! are interrupted with `SIGUSR1`.
+//! workers end.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use moat_notify::ioctl;
 use nix::errno::Errno;
@@ -24,8 +27,6 @@ use crate::service::Service;
 pub const MAX_WORKERS: usize = 256;
 /// A worker needs little stack: no recursion, paths on the heap.
 const STACK: usize = 256 * 1024;
-/// The signal that interrupts a worker waiting in `RECV`.
-pub const WAKE: libc::c_int = libc::SIGUSR1;
 
 struct Pool {
     svc: Arc<Service>,
@@ -34,7 +35,9 @@ struct Pool {
     idle: AtomicUsize,
     total: AtomicUsize,
     closed: AtomicBool,
-    tids: Mutex<Vec<libc::pid_t>>,
+    /// Whether a worker leads (waits on the listener).
+    lead: Mutex<bool>,
+    turn: Condvar,
 }
 
 /// Serve `listener` (the sentry's number `id`) with a pool of workers.
@@ -49,7 +52,8 @@ pub fn start(svc: Arc<Service>, listener: OwnedFd, id: u32) {
         idle: AtomicUsize::new(0),
         total: AtomicUsize::new(0),
         closed: AtomicBool::new(false),
-        tids: Mutex::new(Vec::new()),
+        lead: Mutex::new(false),
+        turn: Condvar::new(),
     });
     spawn(&pool);
 }
@@ -85,72 +89,83 @@ fn work(pool: &Arc<Pool>) {
         tracing::error!("unshare(CLONE_FS) in a worker: {e}");
         return;
     }
-    // SAFETY: gettid takes no arguments.
-    let tid = unsafe { libc::gettid() };
-    if let Ok(mut t) = pool.tids.lock() {
-        t.push(tid);
-    }
+    let mut worn = crate::creds::Worn::default();
     while let Some(n) = next(pool) {
         if pool.idle.load(Ordering::SeqCst) == 0 {
             spawn(pool);
         }
-        serve(pool, &n);
-    }
-    if let Ok(mut t) = pool.tids.lock() {
-        t.retain(|&x| x != tid);
+        serve(pool, &n, &mut worn);
     }
 }
 
 /// The next notification, or `None` once the listener is done.
 fn next(pool: &Pool) -> Option<ioctl::Notif> {
     pool.idle.fetch_add(1, Ordering::SeqCst);
-    let got = loop {
-        if pool.closed.load(Ordering::SeqCst) {
-            break None;
-        }
+    let got = lead(pool).and_then(|()| {
+        let n = receive(pool);
+        step_down(pool);
+        n
+    });
+    pool.idle.fetch_sub(1, Ordering::SeqCst);
+    got
+}
+
+/// Wait to lead; `None` once the pool is closed.
+fn lead(pool: &Pool) -> Option<()> {
+    let mut leading = pool.lead.lock().ok()?;
+    while *leading && !pool.closed.load(Ordering::SeqCst) {
+        leading = pool.turn.wait(leading).ok()?;
+    }
+    if pool.closed.load(Ordering::SeqCst) {
+        return None;
+    }
+    *leading = true;
+    Some(())
+}
+
+fn step_down(pool: &Pool) {
+    if let Ok(mut leading) = pool.lead.lock() {
+        *leading = false;
+    }
+    pool.turn.notify_one();
+}
+
+/// As the leader: poll, then receive.
+fn receive(pool: &Pool) -> Option<ioctl::Notif> {
+    loop {
         let mut fds = [PollFd::new(pool.listener.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) => {}
             Err(Errno::EINTR) => continue,
             Err(e) => {
                 tracing::error!("polling a seccomp listener: {e}");
-                break None;
+                return close(pool);
             }
         }
         let ready = fds[0].revents().unwrap_or(PollFlags::empty());
         if !ready.contains(PollFlags::POLLIN) {
-            close(pool);
-            break None;
+            return close(pool);
         }
         match ioctl::recv(pool.listener.as_raw_fd()) {
-            Ok(n) => break Some(n),
-            // Another worker took it, the caller vanished, or a wake-up.
+            Ok(n) => return Some(n),
+            // The caller vanished between poll and recv, or a signal.
             Err(Errno::ENOENT | Errno::EINTR) => continue,
             Err(e) => {
                 tracing::error!("receiving a seccomp notification: {e}");
-                break None;
+                return close(pool);
             }
-        }
-    };
-    pool.idle.fetch_sub(1, Ordering::SeqCst);
-    got
-}
-
-/// No process uses the filter any more: end every worker.
-fn close(pool: &Pool) {
-    pool.closed.store(true, Ordering::SeqCst);
-    // SAFETY: getpid and gettid take no arguments.
-    let (me, tid) = unsafe { (libc::getpid(), libc::gettid()) };
-    if let Ok(t) = pool.tids.lock() {
-        for &other in t.iter().filter(|&&t| t != tid) {
-            // SAFETY: tgkill signals a thread of this process; WAKE has a
-            // no-op handler, so it only interrupts a blocking call.
-            unsafe { libc::syscall(libc::SYS_tgkill, me, other, WAKE) };
         }
     }
 }
 
-fn serve(pool: &Pool, n: &ioctl::Notif) {
+/// No process uses the filter any more: end every worker.
+fn close(pool: &Pool) -> Option<ioctl::Notif> {
+    pool.closed.store(true, Ordering::SeqCst);
+    pool.turn.notify_all();
+    None
+}
+
+fn serve(pool: &Pool, n: &ioctl::Notif, worn: &mut crate::creds::Worn) {
     let svc = &pool.svc;
     let Some((name, handler)) = svc.handler(n.data.nr) else {
         if let Err(e) = svc.forward(pool.id, n) {
@@ -160,7 +175,7 @@ fn serve(pool: &Pool, n: &ioctl::Notif) {
         return;
     };
     let fd = pool.listener.as_raw_fd();
-    let mut call = Call::new(svc, fd, pool.id, n);
+    let mut call = Call::new(svc, fd, pool.id, n, worn);
     let result = handler(&mut call);
     if svc.strace {
         strace(n, name, &result);

@@ -12,10 +12,12 @@ use crate::sys;
 
 const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
-/// Where the container's procfs mounts are, by mount id.
+/// Where the container's procfs mounts are, by mount id: the mount
+/// point, and the directory of procfs it shows (`/` for `/proc` itself,
+/// `/sys` for the read-only bind of `/proc/sys` onto itself).
 #[derive(Default)]
 pub struct ProcMounts {
-    points: Mutex<HashMap<u64, Vec<u8>>>,
+    points: Mutex<HashMap<u64, (Vec<u8>, Vec<u8>)>>,
 }
 
 impl ProcMounts {
@@ -28,17 +30,22 @@ impl ProcMounts {
         let mnt = sys::mount_id(fd).ok()?;
         let link = CString::new(format!("thread-self/fd/{fd}")).ok()?;
         let path = sys::readlinkat(proc.as_raw_fd(), &link).ok()?;
-        let point = self.point(proc, mnt)?;
-        let rel = match point.as_slice() {
+        let (point, root) = self.point(proc, mnt)?;
+        let below = match point.as_slice() {
             b"/" => path.strip_prefix(b"/")?,
             p => path.strip_prefix(p)?.strip_prefix(b"/")?,
         };
-        moat_goferproto::procfile::is_synthetic(rel).then(|| rel.to_vec())
+        let mut rel: Vec<u8> = root.strip_prefix(b"/").unwrap_or(&root).to_vec();
+        if !rel.is_empty() {
+            rel.push(b'/');
+        }
+        rel.extend_from_slice(below);
+        moat_goferproto::procfile::is_synthetic(&rel).then_some(rel)
     }
 
     /// The mount point of procfs mount `mnt`, read again from the gofer's
     /// own mount table (the container's) when not known yet.
-    fn point(&self, proc: BorrowedFd, mnt: u64) -> Option<Vec<u8>> {
+    fn point(&self, proc: BorrowedFd, mnt: u64) -> Option<(Vec<u8>, Vec<u8>)> {
         let mut points = self.points.lock().ok()?;
         if let Some(p) = points.get(&mnt) {
             return Some(p.clone());
@@ -49,7 +56,7 @@ impl ProcMounts {
 }
 
 /// Every procfs mount of the calling thread's mount table.
-fn read_points(proc: BorrowedFd) -> Option<HashMap<u64, Vec<u8>>> {
+fn read_points(proc: BorrowedFd) -> Option<HashMap<u64, (Vec<u8>, Vec<u8>)>> {
     let fd = sys::openat(proc.as_raw_fd(), c"thread-self/mountinfo", libc::O_RDONLY, 0).ok()?;
     let text = std::io::read_to_string(std::fs::File::from(fd)).ok()?;
     let mut out = HashMap::new();
@@ -60,7 +67,7 @@ fn read_points(proc: BorrowedFd) -> Option<HashMap<u64, Vec<u8>>> {
             continue;
         }
         let id = fields[0].parse().ok()?;
-        out.insert(id, unescape(fields[4]));
+        out.insert(id, (unescape(fields[4]), unescape(fields[3])));
     }
     Some(out)
 }
@@ -71,7 +78,7 @@ fn unescape(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() + 0 && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
             i += 4;

@@ -79,6 +79,13 @@ pub fn through_proc_self(
             }
             (false, Ok(st)) => st,
         };
+        // procfs's links below its root are magic (`fd/N`, `exe`, `cwd`,
+        // `root`): their text is no path; the kernel follows them itself.
+        let magic = || sys::fstatfs(cur.as_raw_fd()).is_ok_and(|f| f.f_type == PROC_SUPER_MAGIC) && !proc_root(&cur);
+        if st.st_mode & libc::S_IFMT == libc::S_IFLNK && magic() {
+            todo.push_front(name);
+            break;
+        }
         if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
             links += 1;
             if links > MAX_LINKS {

@@ -2,6 +2,7 @@
 //! the listeners the sentry sends and start a pool of workers on each.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -27,6 +28,11 @@ pub struct Service {
     pub procs: ProcMounts,
     /// Log every call served, with its result (`--strace`).
     pub strace: bool,
+    /// Callers' status files.
+    pub status: crate::caller::StatusFiles,
+    /// A process of the container called `chroot`: from then on every
+    /// call reads its caller's root (until then all are the container's).
+    chrooted: AtomicBool,
 }
 
 impl Service {
@@ -39,7 +45,19 @@ impl Service {
             handlers: crate::calls::table().context("the gofer's handlers")?,
             procs: ProcMounts::default(),
             strace,
+            status: Default::default(),
+            chrooted: AtomicBool::new(false),
         })
+    }
+
+    /// Set before a `chroot` runs (it is continued to the kernel), so no
+    /// later call misses its effect.
+    pub fn saw_chroot(&self) {
+        self.chrooted.store(true, Ordering::SeqCst);
+    }
+
+    pub fn chrooted(&self) -> bool {
+        self.chrooted.load(Ordering::SeqCst)
     }
 
     pub fn proc(&self) -> BorrowedFd<'_> {

@@ -128,7 +128,7 @@ impl Synthetic {
             listener: r.u32()?,
             id: r.u64()?,
             tid: r.u32()?,
-            cloexec: r.u32()? != 0,
+            cloexec: r.bool()?,
             path: r.bytes(MAX_PROC_PATH)?,
         })
     }
@@ -182,6 +182,16 @@ mod tests {
             Message::decode(&long),
             Err(ProtoError::TooLong(MAX_PROC_PATH + 1))
         );
+        let mut two = Message::Synthetic(Synthetic {
+            listener: 0,
+            id: 0,
+            tid: 0,
+            cloexec: true,
+            path: Vec::new(),
+        })
+        .encode();
+        two[20] = 2;
+        assert_eq!(Message::decode(&two), Err(ProtoError::Bool(2)));
         long.truncate(10);
         assert_eq!(Message::decode(&long), Err(ProtoError::Short));
     }

@@ -11,6 +11,8 @@ pub enum ProtoError {
     Tag(u32),
     #[error("a string of {0} bytes is longer than allowed")]
     TooLong(usize),
+    #[error("{0} is not a boolean (0 or 1)")]
+    Bool(u32),
 }
 
 /// A cursor over a received message.
@@ -41,6 +43,15 @@ impl<'a> Reader<'a> {
         let lo = u64::from(self.u32()?);
         let hi = u64::from(self.u32()?);
         Ok(lo | hi << 32)
+    }
+
+    /// A boolean, as a `u32` that is 0 or 1 (so each message has one encoding).
+    pub(crate) fn bool(&mut self) -> Result<bool, ProtoError> {
+        match self.u32()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            n => Err(ProtoError::Bool(n)),
+        }
     }
 
     /// A `u32` length then that many bytes, at most `max`.

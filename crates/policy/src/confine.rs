@@ -163,6 +163,7 @@ pub const GOFER: &[&str] = &[
     "openat2",
     "close",
     "read",
+    "pread64",
     "newfstatat",
     "statx",
     "fstatfs",

@@ -5,6 +5,11 @@ use nix::errno::Errno;
 use super::value;
 use crate::call::{Call, Reply};
 use crate::resolve;
+use crate::sys;
+use std::ffi::CStr;
+use std::os::fd::AsRawFd;
+
+const CAP_DAC_READ_SEARCH: u32 = 2;
 
 pub fn link(c: &mut Call) -> Result<Reply, Errno> {
     hard(c, [libc::AT_FDCWD, libc::AT_FDCWD], [0, 1], 0)
@@ -20,14 +25,10 @@ fn hard(c: &mut Call, dirfds: [i32; 2], paths: [usize; 2], flags: i32) -> Result
     }
     let (old, new) = (c.path(paths[0])?, c.path(paths[1])?);
     let nd = c.dir(dirfds[1], &new)?;
-    // The descriptor itself (an O_TMPFILE file): the caller's own open
-    // file, so the kernel's rule on who may link it (its opener's
-    // credentials, or CAP_DAC_READ_SEARCH) sees the same file.
-    let od = if old.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
-        c.file(dirfds[0])?
-    } else {
-        c.dir(dirfds[0], &old)?
-    };
+    if old.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
+        return by_descriptor(c, dirfds, &new, flags);
+    }
+    let od = c.dir(dirfds[0], &old)?;
     let ids = {
         let who = c.caller()?;
         (who.ns_tgid, who.ns_tid)
@@ -45,6 +46,27 @@ fn hard(c: &mut Call, dirfds: [i32; 2], paths: [usize; 2], flags: i32) -> Result
             None => Err(Errno::ENOENT),
         },
         other => other,
+    })
+}
+
+/// `linkat(fd, "", ..., AT_EMPTY_PATH)`: the caller's own open file (an
+/// O_TMPFILE file). Linux lets its opener link it (the same credentials
+/// object) or a holder of CAP_DAC_READ_SEARCH; a worker opened it for
+/// the caller, so the worker adds that capability for the link itself,
+/// after resolving the new name's directory as the caller without it (it
+/// grants no write permission there: `may_create` still checks).
+fn by_descriptor(c: &mut Call, dirfds: [i32; 2], new: &CStr, flags: i32) -> Result<Reply, Errno> {
+    let file = c.file(dirfds[0])?;
+    let (parent, name) = super::split(new)?;
+    let parent_path = if new.to_bytes().contains(&b'/') { parent } else { c".".to_owned() };
+    let dir = c.at(dirfds[1], &parent_path, true, |d, p| {
+        sys::openat(d, p, libc::O_PATH | libc::O_DIRECTORY, 0)
+    })?;
+    c.add_capability(CAP_DAC_READ_SEARCH)?;
+    let d = dir.as_raw_fd();
+    c.as_caller(|| {
+        // SAFETY: the kernel only reads the two (empty and plain) names.
+        value(unsafe { libc::syscall(libc::SYS_linkat, file, c"".as_ptr(), d, name.as_ptr(), flags) })
     })
 }
 

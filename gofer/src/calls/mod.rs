@@ -21,6 +21,8 @@ mod unlink;
 mod utimes;
 mod xattr;
 
+use std::ffi::{CStr, CString};
+
 use anyhow::{bail, Result};
 use nix::errno::Errno;
 
@@ -34,7 +36,9 @@ pub fn table() -> Result<Vec<Option<(&'static str, Handler)>>> {
         if moat_policy::server::served_by_sentry(module) {
             continue;
         }
-        let found = if moat_policy::server::continued(module) {
+        let found = if module == "chroot" {
+            Some(native::chroot as Handler)
+        } else if moat_policy::server::continued(module) {
             Some(native::native as Handler)
         } else {
             handler(module, e.name)
@@ -119,3 +123,21 @@ pub(crate) fn empty_path(c: &crate::call::Call, path_arg: usize, flags: i32) -> 
         && (c.args[path_arg] == 0
             || moat_notify::mem::read_cstr(c.tid, c.args[path_arg], 0).is_ok_and(|p| p.is_empty()))
 }
+
+/// `path` as (parent, last name); `EINVAL` where the last name is not a
+/// plain name (`/`, `.`, `..`).
+pub(crate) fn split(path: &CStr) -> Result<(CString, CString), Errno> {
+    let b = path.to_bytes();
+    let trimmed = b.strip_suffix(b"/").unwrap_or(b);
+    let (parent, name) = match trimmed.iter().rposition(|&x| x == b'/') {
+        Some(0) => (&b"/"[..], &trimmed[1..]),
+        Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
+        None => (&b"."[..], trimmed),
+    };
+    if name.is_empty() || name == b"." || name == b".." {
+        return Err(Errno::EINVAL);
+    }
+    let c = |v: &[u8]| CString::new(v).map_err(|_| Errno::EINVAL);
+    Ok((c(parent)?, c(name)?))
+}
+

@@ -27,7 +27,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
-use super::value;
+use super::{split, value};
 use crate::call::{Call, Reply};
 use crate::sys;
 
@@ -60,10 +60,8 @@ pub fn mount(c: &mut Call) -> Result<Reply, Errno> {
         return run(c, None, &tgt, None, flags, data.as_deref());
     }
     if flags & libc::MS_BIND != 0 {
-        let source_path = c.path(0)?;
-        if source_path.is_empty() {
-            return Err(Errno::ENOENT);
-        }
+        // `do_loopback`: no source is EINVAL.
+        let source_path = optional_string(c, 0)?.filter(|p| !p.is_empty()).ok_or(Errno::EINVAL)?;
         let source = c.at(libc::AT_FDCWD, &source_path, true, |d, p| {
             sys::openat(d, p, libc::O_PATH, 0)
         })?;
@@ -74,7 +72,8 @@ pub fn mount(c: &mut Call) -> Result<Reply, Errno> {
         let src = magic(&source)?;
         return run(c, Some(&src), &tgt, None, flags, None);
     }
-    let fstype = c.path(2)?;
+    // `do_new_mount`: no type is EINVAL.
+    let fstype = optional_string(c, 2)?.ok_or(Errno::EINVAL)?;
     if fstype.to_bytes() != b"tmpfs" {
         return Err(Errno::EPERM);
     }
@@ -111,8 +110,10 @@ pub fn umount2(c: &mut Call) -> Result<Reply, Errno> {
         });
     }
     // Not through a descriptor, which would keep the mount busy: the
-    // parent pinned as cwd, the last name there, never followed.
-    let (parent, name) = split(&path)?;
+    // parent pinned as cwd, the last name there, never followed; both
+    // named by the kernel's path of the object the caller's path reached.
+    let named = CString::new(object_path(c, &target)?).map_err(|_| Errno::EINVAL)?;
+    let (parent, name) = split(&named)?;
     let dir = c.at(libc::AT_FDCWD, &parent, true, |d, p| {
         sys::openat(d, p, libc::O_PATH | libc::O_DIRECTORY, 0)
     })?;
@@ -202,23 +203,6 @@ fn optional_string(c: &Call, i: usize) -> Result<Option<CString>, Errno> {
         return Ok(None);
     }
     c.path(i).map(Some)
-}
-
-/// `path` as (parent, last name); `EINVAL` where the last name is not a
-/// plain name (`/`, `.`, `..`).
-fn split(path: &CStr) -> Result<(CString, CString), Errno> {
-    let b = path.to_bytes();
-    let trimmed = b.strip_suffix(b"/").unwrap_or(b);
-    let (parent, name) = match trimmed.iter().rposition(|&x| x == b'/') {
-        Some(0) => (&b"/"[..], &trimmed[1..]),
-        Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
-        None => (&b"."[..], trimmed),
-    };
-    if name.is_empty() || name == b"." || name == b".." {
-        return Err(Errno::EINVAL);
-    }
-    let c = |v: &[u8]| CString::new(v).map_err(|_| Errno::EINVAL);
-    Ok((c(parent)?, c(name)?))
 }
 
 fn same_file(a: &OwnedFd, b: &OwnedFd) -> bool {

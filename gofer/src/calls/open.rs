@@ -85,9 +85,13 @@ fn open_at(c: &mut Call, dirfd: i32, path: usize, how: OpenHow) -> Result<Reply,
     };
     let follow = flags & libc::O_NOFOLLOW == 0;
     let opened = if how.resolve != 0 {
-        // openat2's resolve rules are relative to the caller's dirfd:
-        // never rewritten.
-        let dir = c.dir(dirfd, &p)?;
+        // openat2's resolve rules are relative to the caller's dirfd,
+        // for an absolute path too (RESOLVE_IN_ROOT): never rewritten.
+        let dir = if dirfd == libc::AT_FDCWD {
+            c.dir(dirfd, &p)?
+        } else {
+            c.fd(dirfd)?
+        };
         c.as_caller(|| open_how(dir, &p, &mine))
     } else {
         c.at(dirfd, &p, follow, |d, p| open_how(d, p, &mine))
@@ -97,7 +101,11 @@ fn open_at(c: &mut Call, dirfd: i32, path: usize, how: OpenHow) -> Result<Reply,
         other => other?,
     };
     if let Some(rel) = c.svc.procs.synthetic(c.svc.proc(), fd.as_raw_fd()) {
-        return synthetic(c, flags, rel);
+        // Opened for writing only, the kernel's file reads nothing: as
+        // under runc.
+        if flags & libc::O_ACCMODE != libc::O_WRONLY {
+            return synthetic(c, flags, rel);
+        }
     }
     Ok(Reply::Fd { fd, cloexec })
 }
@@ -115,9 +123,11 @@ fn open_how(dir: RawFd, path: &CStr, how: &OpenHow) -> Result<OwnedFd, Errno> {
     })
 }
 
-/// A file the sentry writes: read-only, like the kernel's.
+/// A file the sentry writes, which is read-only: opened for reading and
+/// writing (which the kernel's file, read, would show the host's text)
+/// it is `EACCES`.
 fn synthetic(c: &mut Call, flags: i32, rel: Vec<u8>) -> Result<Reply, Errno> {
-    let write = libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC;
+    let write = libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC;
     if flags & write != 0 {
         return Err(Errno::EACCES);
     }
