@@ -488,7 +488,7 @@ xattrs('/v/shared', '/v/open', '/tmp/px', '/tmp/lx', '/ro/shared')
 }
 
 /// The calls really go to the gofer: with it dead, they fail with EIO and
-/// change nothing.
+/// change nothing; and device nodes stay refused.
 #[test]
 fn without_the_gofer_mutating_calls_fail_with_eio() {
     setup();
@@ -503,6 +503,12 @@ fn without_the_gofer_mutating_calls_fail_with_eio() {
         a.extend_from_slice(args);
         docker(&a)
     };
+    let out = exec(&["mknod", "/tmp/null", "c", "1", "3"]);
+    assert!(
+        text(&out.stderr).contains("Operation not permitted"),
+        "{}",
+        show(&out)
+    );
     let pid = c.inspect("{{.State.Pid}}");
     let gofer = gofer_of(&pid).expect("no moat-gofer");
     let _ = Command::new("kill").args(["-9", &gofer]).status();

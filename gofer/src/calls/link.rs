@@ -40,8 +40,9 @@ fn hard(c: &mut Call, dirfds: [i32; 2], paths: [usize; 2], flags: i32) -> Result
         value(unsafe { libc::syscall(libc::SYS_linkat, od, old.as_ptr(), nd, new.as_ptr(), flags) })
     };
     c.as_caller(|| match run(od, &old) {
-        // `/proc/self/fd/N` with AT_SYMLINK_FOLLOW names the caller's file.
-        Err(Errno::ENOENT) if follow => match resolve::through_proc_self(proc, od, &old, true, ids)? {
+        // `/proc/self/fd/N` names the caller's file (with
+        // AT_SYMLINK_FOLLOW) or its procfs link (without).
+        Err(Errno::ENOENT) => match resolve::through_proc_self(proc, od, &old, follow, ids)? {
             Some(p) => run(libc::AT_FDCWD, &p),
             None => Err(Errno::ENOENT),
         },
@@ -57,6 +58,13 @@ fn hard(c: &mut Call, dirfds: [i32; 2], paths: [usize; 2], flags: i32) -> Result
 /// grants no write permission there: `may_create` still checks).
 fn by_descriptor(c: &mut Call, dirfds: [i32; 2], new: &CStr, flags: i32) -> Result<Reply, Errno> {
     let file = c.file(dirfds[0])?;
+    // An O_PATH descriptor names a file its holder may not have opened at
+    // all (only its path searched): refused, as Landlock refuses its
+    // native link (the gofer links files the caller opened).
+    // SAFETY: F_GETFL on a descriptor this worker holds.
+    if unsafe { libc::fcntl(file, libc::F_GETFL) } & libc::O_PATH != 0 {
+        return Err(Errno::EACCES);
+    }
     let (parent, name) = super::split(new)?;
     let parent_path = if new.to_bytes().contains(&b'/') { parent } else { c".".to_owned() };
     let dir = c.at(dirfds[1], &parent_path, true, |d, p| {
