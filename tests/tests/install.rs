@@ -205,3 +205,58 @@ fn docker_shim_form_beside_the_path_form() {
     assert_eq!(out.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Config version 3 read by containerd 2.x itself: `MOAT_CONTAINERD2_BIN`,
+/// or the sid package `hack/versions.sh fetch` unpacks.
+#[test]
+fn containerd2_reads_the_version_3_handler() {
+    let bin = std::env::var_os("MOAT_CONTAINERD2_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from("/var/lib/moat-hack/trixie/containerd-2/usr/bin/containerd")
+        });
+    if !bin.exists() {
+        println!(
+            "no containerd 2.x ({}; hack/versions.sh fetch): skipping",
+            bin.display()
+        );
+        return;
+    }
+    let dir = scratch();
+    let config = dir.join("config.toml");
+    let default = run(
+        Command::new(&bin).args(["config", "default"]),
+        Duration::from_secs(20),
+    );
+    assert!(default.status.success(), "{}", text(&default.stderr));
+    let original = text(&default.stdout);
+    assert!(original.starts_with("version = 3"), "{original}");
+    std::fs::write(&config, &original).unwrap();
+    let c = config.to_str().unwrap();
+    let out = moat(&[
+        "install",
+        "--containerd",
+        "--config",
+        c,
+        "--shim-config",
+        "/",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(
+        Command::new(&bin).args(["--config", c, "config", "dump"]),
+        Duration::from_secs(20),
+    );
+    let d = text(&out.stdout);
+    let v3 = "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.moat]";
+    assert!(
+        table(&d, v3).contains(&"runtime_type = 'io.containerd.moat.v1'"),
+        "{d}"
+    );
+    let opts = table(&d, &v3.replace(".moat]", ".moat.options]"));
+    assert!(opts.contains(&"ConfigPath = '/'"), "{opts:?}");
+    assert!(moat(&["uninstall", "--containerd", "--config", c])
+        .status
+        .success());
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
+    let _ = std::fs::remove_dir_all(&dir);
+}
