@@ -3,7 +3,9 @@
 # its own root, state, socket and CNI config (loopback only), the runtime
 # handlers `runc` and `moat`, and a locally built pause image. `start` is
 # idempotent; `stop` stops only what `start` started and removes its state.
-#   MOAT_PREFIX   where containerd-shim-moat-v1 is looked up (/usr/local/bin)
+#   MOAT_PREFIX   where moat and containerd-shim-moat-v1 are (/usr/local/bin)
+#   MOAT_CONTAINERD_BIN  the containerd to run (default: containerd on PATH),
+#                 e.g. containerd 1.7 from hack/versions.sh fetch
 . "$(dirname "$0")/lib.sh"
 need_root
 
@@ -17,6 +19,7 @@ CRI_LOG=$MOAT_LOGS/cri-containerd.log
 PAUSE_IMAGE=docker.io/library/moat-pause:latest
 # Pods' cgroups go under this parent (the tests pass it as cgroup_parent).
 CGROUP_PARENT=moat-cri
+CONTAINERD=${MOAT_CONTAINERD_BIN:-$(command -v containerd)}
 
 ctr_cri() { ctr -a "$CRI_SOCK" -n k8s.io "$@"; }
 up() { timeout 5 ctr -a "$CRI_SOCK" version >/dev/null 2>&1; }
@@ -50,9 +53,10 @@ state = "$CRI_RUN/state"
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         Root = "$CRI_RUN/runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.moat]
-      runtime_type = "io.containerd.moat.v1"
 TOML
+  # The moat handler as a user adds it, with the shim's settings file.
+  cp "$MOAT_REPO/hack/deb/shim.toml" "$CRI_RUN/shim.toml"
+  "$1/moat" install --containerd --config "$CRI_CONF" --shim-config "$CRI_RUN/shim.toml" >/dev/null
 }
 
 # The pause image: one static C program, built with Docker.
@@ -86,16 +90,16 @@ start() {
   [ -x /usr/lib/cni/static ] || die "CNI plugins missing: run hack/deps.sh (containernetworking-plugins)"
   build_pause
   local prefix=${MOAT_PREFIX:-/usr/local/bin}
-  if up && [ "$(cat "$CRI_RUN/prefix" 2>/dev/null)" != "$prefix" ]; then
+  if up && [ "$(cat "$CRI_RUN/prefix" 2>/dev/null)" != "$prefix $CONTAINERD" ]; then
     # It looks shims up on its PATH: restart it (its shims keep running).
-    log "restarting CRI containerd to find shims in $prefix"
+    log "restarting CRI containerd ($CONTAINERD, shims from $prefix)"
     stop_containerd
   fi
   if ! up; then
-    write_config
-    echo "$prefix" > "$CRI_RUN/prefix"
-    log "starting CRI containerd on $CRI_SOCK (shims from $prefix)"
-    PATH="$prefix:$PATH" nohup containerd --config "$CRI_CONF" >"$CRI_LOG" 2>&1 &
+    write_config "$prefix"
+    echo "$prefix $CONTAINERD" > "$CRI_RUN/prefix"
+    log "starting CRI containerd $("$CONTAINERD" --version | cut -d' ' -f3) on $CRI_SOCK (shims from $prefix)"
+    PATH="$prefix:$PATH" nohup "$CONTAINERD" --config "$CRI_CONF" >"$CRI_LOG" 2>&1 &
     echo $! > "$CRI_PID"
     wait_for 30 up || die "CRI containerd did not start: see $CRI_LOG"
   fi

@@ -121,9 +121,10 @@ pub enum Command {
     Features,
     /// Print the syscall policy table.
     Policy,
-    /// Register moat as a Docker runtime in daemon.json.
+    /// Register moat as a Docker runtime in daemon.json, or with
+    /// --containerd as a CRI runtime handler in containerd's config.toml.
     Install(InstallArgs),
-    /// Remove moat from daemon.json.
+    /// Remove what `moat install` (with the same flags) added.
     Uninstall(InstallArgs),
 }
 
@@ -187,12 +188,28 @@ pub struct ExecArgs {
 
 #[derive(Args, Debug)]
 pub struct InstallArgs {
-    /// Runtime name in daemon.json.
+    /// Runtime name in daemon.json, or the CRI handler name with --containerd.
     #[arg(long, default_value = "moat")]
     pub runtime: String,
+    /// Docker's daemon.json.
     #[arg(long = "config-file", default_value = "/etc/docker/daemon.json")]
     pub config_file: PathBuf,
-    /// Extra runtime arguments (after --).
+    /// Docker >= 23: register the shim (`"runtimeType": "io.containerd.moat.v1"`)
+    /// instead of the path of this binary.
+    #[arg(long = "docker-shim", conflicts_with = "containerd")]
+    pub docker_shim: bool,
+    /// Edit containerd's config.toml (config version 2 or 3) instead of daemon.json.
+    #[arg(long)]
+    pub containerd: bool,
+    /// containerd's config.toml (with --containerd; default
+    /// /etc/containerd/config.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The shim's settings file named in the handler's options (ConfigPath),
+    /// when it exists (with --containerd).
+    #[arg(long = "shim-config", default_value = "/etc/moat/shim.toml")]
+    pub shim_config: PathBuf,
+    /// Extra runtime arguments (after --; Docker path form only).
     #[arg(last = true)]
     pub runtime_args: Vec<String>,
 }

@@ -1,5 +1,7 @@
 //! `moat install` / `moat uninstall`: register moat as a Docker runtime in
-//! daemon.json, like `runsc install`, keeping every other key.
+//! daemon.json, like `runsc install`, keeping every other key; with
+//! `--containerd`, as a CRI handler in containerd's config.toml
+//! (install_containerd.rs).
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
@@ -8,21 +10,46 @@ use std::path::Path;
 use crate::cli::InstallArgs;
 
 pub fn install(a: &InstallArgs) -> Result<i32> {
-    let exe = std::env::current_exe().context("locating the moat binary")?;
-    let exe = exe.canonicalize().unwrap_or(exe);
+    check_flags(a)?;
+    if a.containerd {
+        return crate::install_containerd::install(a);
+    }
     let doc = read(&a.config_file)?;
-    let doc = add_runtime(doc, &a.runtime, &exe.to_string_lossy(), &a.runtime_args)?;
+    let entry = if a.docker_shim {
+        if !a.runtime_args.is_empty() {
+            bail!("runtime arguments need the path form: drop --docker-shim");
+        }
+        Entry::Shim
+    } else {
+        let exe = std::env::current_exe().context("locating the moat binary")?;
+        let exe = exe.canonicalize().unwrap_or(exe);
+        Entry::Path(exe.to_string_lossy().into_owned(), a.runtime_args.clone())
+    };
+    let doc = add_runtime(doc, &a.runtime, &entry)?;
     write(&a.config_file, &doc)?;
-    println!(
-        "Added runtime {:?} with arguments {:?} to {:?}.",
-        a.runtime,
-        a.runtime_args,
-        a.config_file.display().to_string()
-    );
+    match entry {
+        Entry::Path(_, args) => println!(
+            "Added runtime {:?} with arguments {:?} to {:?}.",
+            a.runtime,
+            args,
+            a.config_file.display().to_string()
+        ),
+        Entry::Shim => println!(
+            "Added runtime {:?} (runtimeType {SHIM_TYPE}, Docker >= 23; containerd finds \
+             containerd-shim-moat-v1 on its PATH) to {:?}.",
+            a.runtime,
+            a.config_file.display().to_string()
+        ),
+    }
+    println!("Reload dockerd to use it: kill -HUP $(pidof dockerd)");
     Ok(0)
 }
 
 pub fn uninstall(a: &InstallArgs) -> Result<i32> {
+    check_flags(a)?;
+    if a.containerd {
+        return crate::install_containerd::uninstall(a);
+    }
     let doc = read(&a.config_file)?;
     let (doc, removed) = remove_runtime(doc, &a.runtime)?;
     if removed {
@@ -40,6 +67,16 @@ pub fn uninstall(a: &InstallArgs) -> Result<i32> {
         );
     }
     Ok(0)
+}
+
+fn check_flags(a: &InstallArgs) -> Result<()> {
+    if a.config.is_some() && !a.containerd {
+        bail!("--config names containerd's config.toml: add --containerd (daemon.json is --config-file)");
+    }
+    if a.containerd && !a.runtime_args.is_empty() {
+        bail!("runtime arguments are for Docker's path form: with --containerd set them in the shim's settings file");
+    }
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<Value> {
@@ -70,13 +107,25 @@ fn object<'a>(v: &'a mut Value, what: &str) -> Result<&'a mut Map<String, Value>
     }
 }
 
-pub fn add_runtime(mut doc: Value, name: &str, path: &str, args: &[String]) -> Result<Value> {
+/// What Docker starts for the runtime.
+pub enum Entry {
+    /// The runc-compatible binary and its extra arguments (every Docker).
+    Path(String, Vec<String>),
+    /// The shim-v2 runtime, by its type (Docker >= 23).
+    Shim,
+}
+
+/// containerd's runtime type of containerd-shim-moat-v1.
+pub const SHIM_TYPE: &str = crate::containerd_toml::RUNTIME_TYPE;
+
+pub fn add_runtime(mut doc: Value, name: &str, entry: &Entry) -> Result<Value> {
     let root = object(&mut doc, "daemon.json")?;
     let runtimes = root.entry("runtimes").or_insert_with(|| json!({}));
-    let mut rt = json!({ "path": path });
-    if !args.is_empty() {
-        rt["runtimeArgs"] = json!(args);
-    }
+    let rt = match entry {
+        Entry::Path(path, args) if args.is_empty() => json!({ "path": path }),
+        Entry::Path(path, args) => json!({ "path": path, "runtimeArgs": args }),
+        Entry::Shim => json!({ "runtimeType": SHIM_TYPE }),
+    };
     object(runtimes, "runtimes")?.insert(name.to_string(), rt);
     Ok(doc)
 }
@@ -97,8 +146,9 @@ mod tests {
     #[test]
     fn keeps_other_keys_and_is_idempotent() {
         let doc = json!({"debug": true, "runtimes": {"runsc": {"path": "/usr/bin/runsc"}}});
-        let once = add_runtime(doc, "moat", "/usr/local/bin/moat", &[]).unwrap();
-        let twice = add_runtime(once.clone(), "moat", "/usr/local/bin/moat", &[]).unwrap();
+        let p = Entry::Path("/usr/local/bin/moat".into(), vec![]);
+        let once = add_runtime(doc, "moat", &p).unwrap();
+        let twice = add_runtime(once.clone(), "moat", &p).unwrap();
         assert_eq!(once, twice);
         assert_eq!(once["debug"], json!(true));
         assert_eq!(once["runtimes"]["runsc"]["path"], "/usr/bin/runsc");
@@ -106,7 +156,12 @@ mod tests {
             once["runtimes"]["moat"],
             json!({"path": "/usr/local/bin/moat"})
         );
-        let with_args = add_runtime(json!({}), "m2", "/m", &["--debug".into()]).unwrap();
+        let with_args = add_runtime(
+            json!({}),
+            "m2",
+            &Entry::Path("/m".into(), vec!["--debug".into()]),
+        )
+        .unwrap();
         assert_eq!(
             with_args["runtimes"]["m2"]["runtimeArgs"],
             json!(["--debug"])
@@ -118,7 +173,18 @@ mod tests {
             json!({"runsc": {"path": "/usr/bin/runsc"}})
         );
         assert!(!remove_runtime(gone, "moat").unwrap().1);
-        assert!(add_runtime(json!([1]), "moat", "/m", &[]).is_err());
+        let m = Entry::Path("/m".into(), vec![]);
+        assert!(add_runtime(json!([1]), "moat", &m).is_err());
+    }
+
+    #[test]
+    fn shim_form_beside_the_path_form() {
+        let doc = add_runtime(json!({}), "moat", &Entry::Path("/m".into(), vec![])).unwrap();
+        let doc = add_runtime(doc, "moat-shim", &Entry::Shim).unwrap();
+        assert_eq!(
+            doc["runtimes"],
+            json!({"moat": {"path": "/m"}, "moat-shim": {"runtimeType": "io.containerd.moat.v1"}})
+        );
     }
 
     #[test]
@@ -127,7 +193,8 @@ mod tests {
         let file = dir.join("daemon.json");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(&file, r#"{"log-level": "warn"}"#).unwrap();
-        let doc = add_runtime(read(&file).unwrap(), "moat", "/m", &[]).unwrap();
+        let m = Entry::Path("/m".into(), vec![]);
+        let doc = add_runtime(read(&file).unwrap(), "moat", &m).unwrap();
         write(&file, &doc).unwrap();
         let back: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         assert_eq!(back["log-level"], "warn");

@@ -3,8 +3,10 @@
 
 mod cli;
 mod commands;
+mod containerd_toml;
 mod features;
 mod install;
+mod install_containerd;
 mod ps;
 mod spec;
 mod update;

@@ -124,6 +124,20 @@ mod tests {
     }
 
     #[test]
+    fn packaged_shim_toml_is_the_defaults_and_every_key_is_known() {
+        let shipped = include_str!("../../../hack/deb/shim.toml");
+        assert_eq!(Config::parse(shipped), Ok(Config::default()));
+        // Uncommented, each documented key parses (a renamed key would not).
+        let live: String = shipped
+            .lines()
+            .filter(|l| l.starts_with("#[") || (l.starts_with('#') && l.contains(" = ")))
+            .map(|l| format!("{}\n", &l[1..]))
+            .collect();
+        assert_eq!(live.matches(" = ").count(), 3, "{live}");
+        assert!(Config::parse(&live).is_ok(), "{live}");
+    }
+
+    #[test]
     fn config_body_and_type_url() {
         let a = any(&[
             (1, TYPE_URL),
