@@ -104,9 +104,10 @@ zlib_source() {
   echo 'deb-src http://deb.debian.org/debian bookworm main' > "$apt/sources.list"
   local opts=(-q -o "Dir::Etc::sourcelist=$apt/sources.list" -o Dir::Etc::sourceparts=-
               -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root)
-  apt-get "${opts[@]}" update > "$MOAT_LOGS/zlib-source.log" 2>&1 &&
-    (cd "$apt/dl" && apt-get "${opts[@]}" source --download-only zlib >> "$MOAT_LOGS/zlib-source.log" 2>&1) ||
+  if ! { apt-get "${opts[@]}" update && (cd "$apt/dl" && apt-get "${opts[@]}" source --download-only zlib); } \
+      > "$MOAT_LOGS/zlib-source.log" 2>&1; then
     die "fetching zlib's source failed: see $MOAT_LOGS/zlib-source.log"
+  fi
   mkdir -p "$root/src/zlib"
   tar -C "$root/src/zlib" --strip-components=1 -xf "$apt"/dl/zlib_*.orig.tar.*
   rm -rf "$apt"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # hack/bench/programs.sh: the real-programs section of hack/bench/run.sh
 # (sourced by it; uses its RUNTIMES, QUICK, bench_in). Each workload runs in
 # a fresh container per runtime, the runtimes interleaved per workload;
@@ -9,6 +10,7 @@ if [ "$QUICK" = 1 ]; then
 else
   PROG_REPS=5 GIT_N=3000 TAR_N=1200 ZLIB_MAKE=test GREP_PART=lib/python3.11 PY_N=20 AB_N=20000 MT_ITERS=200
 fi
+# shellcheck disable=SC2034 # run.sh prints these rows
 PROGRAM_ITEMS=(git_add_commit_ms tar_create_ms tar_extract_ms rm_rf_ms zlib_configure_ms zlib_make_ms
                find_usr_ms grep_r_ms python_imports_ms nginx_rps threads64_calls/s)
 
