@@ -12,7 +12,10 @@
 #   moat-programs:latest debootstrapped Debian 12 with git, gcc, make,
 #                      nginx-light, apache2-utils and python3, plus zlib's
 #                      Debian source unpacked in /src/zlib (fetched on the
-#                      host: the container needs no network)
+#                      host: the container needs no network) and
+#                      hack/bench/sysbench in /usr/local/bin (its own copy:
+#                      moat-bench:latest is rebuilt by whichever work tree
+#                      ran hack/images.sh last)
 # With --cpython also (tests/tests/cpython.rs, hack/cpython.sh):
 #   moat-pytest:latest debootstrapped Debian 12 with python3 and CPython's
 #                      regression tests (libpython3.11-testsuite)
@@ -67,8 +70,8 @@ with_static moat-probe:latest "$MOAT_REPO/hack/probe/probe.c" probe
 
 # debian IMAGE HASH ROOTFS-NAME MARKER PACKAGES [EXTRA]: a minimal Debian 12
 # with PACKAGES, debootstrapped once into $MOAT_STATE/ROOTFS-NAME (kept while
-# the file MARKER exists in it; EXTRA, a function, then adds to it) and
-# imported with the label HASH.
+# the file MARKER exists in it), then given EXTRA ROOTFS (a function, run
+# before each import) and imported with the label HASH.
 debian() {
   local image=$1 hash=$2 dir=$MOAT_STATE/$3 marker=$4 packages=$5 extra=${6:-}
   [ "$(image_hash "$image")" = "$hash" ] && return 0
@@ -79,8 +82,8 @@ debian() {
       bookworm "$dir" http://deb.debian.org/debian > "$MOAT_LOGS/debootstrap-$3.log" 2>&1 \
       || die "debootstrap failed: see $MOAT_LOGS/debootstrap-$3.log"
     rm -rf "$dir"/var/cache/apt/archives/*.deb
-    [ -z "$extra" ] || "$extra" "$dir"
   fi
+  [ -z "$extra" ] || "$extra" "$dir"
   build "$image" "$hash" "$dir"
 }
 
@@ -113,7 +116,12 @@ zlib_source() {
   rm -rf "$apt"
 }
 
+programs_extra() { # programs_extra ROOTFS
+  [ -e "$1/src/zlib/configure" ] || zlib_source "$1"
+  gcc -static -O2 -o "$1/usr/local/bin/sysbench" "$MOAT_REPO/hack/bench/sysbench.c"
+}
+
 if [ "$programs" = 1 ]; then
-  debian moat-programs:latest bookworm-programs-1 programs-rootfs /src/zlib/configure \
-    git,gcc,make,libc6-dev,nginx-light,apache2-utils,python3 zlib_source
+  debian moat-programs:latest "bookworm-programs-1-$(sha256sum "$MOAT_REPO/hack/bench/sysbench.c" | cut -c1-12)" \
+    programs-rootfs /usr/sbin/nginx git,gcc,make,libc6-dev,nginx-light,apache2-utils,python3 programs_extra
 fi

@@ -38,6 +38,6 @@ bench_programs() {
       # shellcheck disable=SC2086 # WORKLOAD SIZE are two words
       for rt in "${RUNTIMES[@]}"; do prog "$rt" $w; done
     done
-    for rt in "${RUNTIMES[@]}"; do bench_in "$rt" moat-bench sysbench threads 64 "$MT_ITERS" /tmp/mt; done
+    for rt in "${RUNTIMES[@]}"; do bench_in "$rt" moat-programs sysbench threads 64 "$MT_ITERS" /tmp/mt; done
   done
 }
