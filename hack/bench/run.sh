@@ -3,6 +3,10 @@
 # measured in one run through the same dockerd, interleaved, medians.
 # --quick: a few seconds per item (the test suite runs it so it cannot rot).
 # --write: also write BENCHMARKS.md at the repository root.
+# MOAT_RUNTIME_NAME: the Docker runtime measured as moat (default moat), e.g.
+# a work tree's build installed by `MOAT_PREFIX=... MOAT_RUNTIME_NAME=...
+# hack/install.sh`; its CLI and containerd shim are taken from beside it.
+# Rows: system calls and cold starts, then real programs (programs.sh).
 . "$(dirname "$0")/../lib.sh"
 need_root
 QUICK=0 WRITE=0
@@ -14,13 +18,19 @@ for a in "$@"; do
   esac
 done
 RUNTIMES=(runc runsc moat)
+MOAT_RT=${MOAT_RUNTIME_NAME:-moat}
 if [ "$QUICK" = 1 ]; then
   REPS=2 CALLS=4000 FILES=1000 MIB=16 REDIS_N=2000 PY=3
 else
   REPS=7 CALLS=200000 FILES=10000 MIB=256 REDIS_N=50000 PY=20
 fi
 "$MOAT_REPO/hack/daemons.sh" start
-"$MOAT_REPO/hack/images.sh" --bench
+"$MOAT_REPO/hack/images.sh" --bench --programs
+# The moat binary Docker runs as $MOAT_RT (its shim lies beside it).
+MOAT_BIN=$(jq -r --arg n "$MOAT_RT" '.runtimes[$n].path // empty' /etc/docker/daemon.json)
+[ -x "$MOAT_BIN" ] || die "no Docker runtime $MOAT_RT in /etc/docker/daemon.json (hack/install.sh)"
+dockrt() { if [ "$1" = moat ]; then echo "$MOAT_RT"; else echo "$1"; fi; }
+. "$MOAT_REPO/hack/bench/programs.sh"
 RES=$(mktemp -d)
 # Debian's runsc chowns the host's /dev/null (a container's stdin) to
 # nobody: put its owner back when the benchmark ends.
@@ -35,7 +45,7 @@ ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 bench_cold_docker() {
   local t
   for rt in "${RUNTIMES[@]}"; do
-    t=$(date +%s%N); "${DR[@]}" --runtime="$rt" busybox true; record cold_docker_ms "$rt" "$(ms_since "$t")"
+    t=$(date +%s%N); "${DR[@]}" --runtime="$(dockrt "$rt")" busybox true; record cold_docker_ms "$rt" "$(ms_since "$t")"
   done
 }
 
@@ -50,7 +60,7 @@ cli() { # cli RUNTIME ARGS...: the runtime's own CLI, without Docker
   case "$1" in
     runc) shift; runc --root "$MOAT_STATE/bench-root-runc" "$@" ;;
     runsc) shift; runsc --network=none --root "$MOAT_STATE/bench-root-runsc" "$@" ;;
-    moat) shift; moat --root "$MOAT_STATE/bench-root-moat" "$@" ;;
+    moat) shift; "$MOAT_BIN" --root "$MOAT_STATE/bench-root-moat" "$@" ;;
   esac
 }
 bench_cold_cli() {
@@ -75,7 +85,8 @@ ctr_runtime() { # the `ctr run` flags for RUNTIME
   case "$1" in
     runc) echo "--runtime io.containerd.runc.v2" ;;
     runsc) echo "--runtime io.containerd.runc.v2 --runc-binary $MOAT_STATE/runsc-nonet" ;;
-    moat) echo "--runtime io.containerd.moat.v1" ;;
+    moat) if [ "$MOAT_RT" = moat ]; then echo "--runtime io.containerd.moat.v1"
+          else echo "--runtime $(dirname "$MOAT_BIN")/containerd-shim-moat-v1"; fi ;;
   esac
 }
 bench_cold_ctr() {
@@ -89,7 +100,7 @@ bench_cold_ctr() {
 
 bench_in() { # bench_in RUNTIME DOCKER-ARGS... : record every "name value" line printed
   local rt=$1; shift
-  "${DR[@]}" --runtime="$rt" "$@" | while read -r name value; do
+  "${DR[@]}" --runtime="$(dockrt "$rt")" "$@" | while read -r name value; do
     [ -n "$value" ] && record "$name" "$rt" "$value"
   done
 }
@@ -112,7 +123,7 @@ rss_kib() { awk '/^Rss:/ {print $2}' "/proc/$1/smaps_rollup" 2>/dev/null || echo
 bench_memory() {
   local c pid kib
   for rt in "${RUNTIMES[@]}"; do
-    c=$(docker run -d --network=none --runtime="$rt" busybox sleep 600)
+    c=$(docker run -d --network=none --runtime="$(dockrt "$rt")" busybox sleep 600)
     sleep 1
     pid=$(docker inspect -f '{{.State.Pid}}' "$c")
     case "$rt" in
@@ -127,29 +138,35 @@ bench_memory() {
   done
 }
 
-log "benchmarking runc, runsc, moat ($([ $QUICK = 1 ] && echo quick || echo full) mode)"
+log "benchmarking runc, runsc, moat as $MOAT_RT ($("$MOAT_BIN" --version | head -1)) ($([ $QUICK = 1 ] && echo quick || echo full) mode)"
 make_bundle
 prepare_ctr
 for _ in $(seq "$REPS"); do bench_cold_docker; bench_cold_cli; bench_cold_ctr; done
 for _ in $(seq $(( REPS > 3 ? 3 : REPS ))); do bench_sys; bench_apps; done
 bench_memory
+log "real programs (moat-programs)"; bench_programs
 
 median() { sort -g "$1" | awk '{v[NR]=$1} END {if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0 || a == "n/a" || b == "n/a") print "n/a"; else printf "%.2f", a / b }'; }
-better() { case "$1" in *rps|*MB/s) echo higher ;; *) echo lower ;; esac; }
-table() {
+better() { case "$1" in *rps|*MB/s|*calls/s) echo higher ;; *) echo lower ;; esac; }
+table() { # table ITEM...
   echo "| item | better | runc | runsc | moat | moat/runc | moat/runsc |"
   echo "|---|---|---|---|---|---|---|"
-  for item in cold_docker_ms cold_cli_ms cold_ctr_ms getpid open_close stat readlink uname read_4k pipe_rw mmap_munmap fork_wait \
-              "readdir_$FILES" rootfs_write_MB/s rootfs_read_MB/s volume_write_MB/s volume_read_MB/s \
-              python_pass_ms redis_set_rps redis_get_rps idle_added_rss_kib; do
+  for item in "$@"; do
     f=${item//\//_}
     r=$(median "$RES/$f.runc" 2>/dev/null || echo n/a); s=$(median "$RES/$f.runsc" 2>/dev/null || echo n/a); m=$(median "$RES/$f.moat" 2>/dev/null || echo n/a)
     echo "| $item | $(better "$item") | $r | $s | $m | $(ratio "$m" "$r") | $(ratio "$m" "$s") |"
   done
 }
-OUT=$(table)
+OUT=$(table cold_docker_ms cold_cli_ms cold_ctr_ms getpid open_close stat readlink uname read_4k pipe_rw mmap_munmap fork_wait \
+            "readdir_$FILES" rootfs_write_MB/s rootfs_read_MB/s volume_write_MB/s volume_read_MB/s \
+            python_pass_ms redis_set_rps redis_get_rps idle_added_rss_kib)
+PROGRAMS=$(table "${PROGRAM_ITEMS[@]}")
 echo "$OUT"
+echo
+programs_describe
+echo
+echo "$PROGRAMS"
 if [ "$WRITE" = 1 ]; then
   {
     echo "# Benchmarks"
@@ -161,6 +178,12 @@ if [ "$WRITE" = 1 ]; then
     echo "runsc runs on its default platform (KVM does not work here), with --network=none."
     echo
     echo "$OUT"
+    echo
+    echo "## Real programs"
+    echo
+    programs_describe | sed 's/$/  /'
+    echo
+    echo "$PROGRAMS"
   } > "$MOAT_REPO/BENCHMARKS.md"
   log "wrote BENCHMARKS.md"
 fi

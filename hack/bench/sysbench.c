@@ -2,10 +2,14 @@
  * usage: sysbench calls ITERS            -> "name ns_per_call" lines
  *        sysbench readdir DIR N          -> "readdir_N ns_per_entry"
  *        sysbench seqio DIR MIB          -> "write_MB/s X" and "read_MB/s Y"
+ *        sysbench threads N ITERS DIR    -> "threadsN_calls/s X": N threads
+ *          together, each ITERS times stat + open + mkdir + rmdir (close
+ *          not counted) under DIR
  * Built static so one binary runs in every image. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,10 +116,72 @@ static int seqio(const char *dir, long mib) {
   return 0;
 }
 
+struct mt_arg {
+  pthread_barrier_t *start;
+  const char *dir;
+  long iters, id, failed;
+};
+
+static void *mt_worker(void *p) {
+  struct mt_arg *a = p;
+  char file[4096], sub[4096];
+  struct stat st;
+  snprintf(file, sizeof file, "%s/shared", a->dir);
+  snprintf(sub, sizeof sub, "%s/t%ld", a->dir, a->id);
+  if (mkdir(sub, 0755)) a->failed++; /* each thread's own parent: no shared directory lock */
+  strcat(sub, "/d");
+  pthread_barrier_wait(a->start);
+  for (long i = 0; i < a->iters; i++) {
+    if (stat(file, &st)) a->failed++;
+    int fd = open(file, O_RDONLY);
+    if (fd < 0) a->failed++;
+    else close(fd);
+    if (mkdir(sub, 0755) || rmdir(sub)) a->failed++;
+  }
+  return NULL;
+}
+
+static int threads_bench(long n, long iters, const char *dir) {
+  char file[4096];
+  if (n < 1 || n > 1024) return fprintf(stderr, "threads: 1..1024\n"), 2;
+  mkdir(dir, 0755);
+  snprintf(file, sizeof file, "%s/shared", dir);
+  int fd = open(file, O_CREAT | O_WRONLY, 0644);
+  if (fd < 0) return perror("create"), 1;
+  close(fd);
+  pthread_t t[1024];
+  struct mt_arg a[1024];
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, n + 1);
+  for (long i = 0; i < n; i++) {
+    a[i] = (struct mt_arg){&start, dir, iters, i, 0};
+    if (pthread_create(&t[i], NULL, mt_worker, &a[i])) return perror("pthread_create"), 1;
+  }
+  pthread_barrier_wait(&start);
+  double t0 = now();
+  long failed = 0;
+  for (long i = 0; i < n; i++) {
+    pthread_join(t[i], NULL);
+    failed += a[i].failed;
+  }
+  double secs = (now() - t0) / 1e9;
+  for (long i = 0; i < n; i++) {
+    snprintf(file, sizeof file, "%s/t%ld", dir, i);
+    rmdir(file);
+  }
+  snprintf(file, sizeof file, "%s/shared", dir);
+  unlink(file);
+  rmdir(dir);
+  if (failed) return fprintf(stderr, "threads: %ld calls failed\n", failed), 1;
+  printf("threads%ld_calls/s %.0f\n", n, 4.0 * n * iters / secs);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "calls")) return calls(atol(argv[2]));
   if (argc == 4 && !strcmp(argv[1], "readdir")) return readdir_bench(argv[2], atol(argv[3]));
   if (argc == 4 && !strcmp(argv[1], "seqio")) return seqio(argv[2], atol(argv[3]));
-  fprintf(stderr, "usage: sysbench calls N | readdir DIR N | seqio DIR MIB\n");
+  if (argc == 5 && !strcmp(argv[1], "threads")) return threads_bench(atol(argv[2]), atol(argv[3]), argv[4]);
+  fprintf(stderr, "usage: sysbench calls N | readdir DIR N | seqio DIR MIB | threads N ITERS DIR\n");
   return 2;
 }
