@@ -31,4 +31,19 @@ cargo test --workspace --exclude moat-tests 2>&1 | tee -a "$out" || status=1
 "$MOAT_REPO/hack/images.sh"
 log "integration tests"
 cargo test --no-fail-fast -p moat-tests --tests -- --test-threads=2 2>&1 | tee -a "$out" || status=1
+
+# The version matrix's second column (hack/versions.sh): Docker 26 over
+# containerd 1.7, and the CRI tests on containerd 1.7, from Debian 13.
+log "Docker 26 and containerd 1.7"
+"$MOAT_REPO/hack/cri.sh" stop || true
+if "$MOAT_REPO/hack/versions.sh" fetch && "$MOAT_REPO/hack/versions.sh" start; then
+  MOAT_DOCKER_HOST=unix:///run/moat-v26/docker.sock \
+    cargo test --no-fail-fast -p moat-tests --test docker_versions 2>&1 | tee -a "$out" || status=1
+  "$MOAT_REPO/hack/versions.sh" stop || true
+  MOAT_CONTAINERD_BIN=$MOAT_STATE/trixie/containerd-1.7/usr/bin/containerd \
+    cargo test --no-fail-fast -p moat-tests --test cri -- --test-threads=1 2>&1 | tee -a "$out" || status=1
+  "$MOAT_REPO/hack/cri.sh" stop || true
+else
+  status=1
+fi
 exit "$status"

@@ -166,7 +166,8 @@ impl<'a> Call<'a> {
         let pidfd = sys::fd(unsafe { libc::syscall(libc::SYS_pidfd_open, self.tid, PIDFD_THREAD) })
             .map_err(|_| Errno::ESRCH)?;
         // SAFETY: pidfd_getfd takes integers and returns a new descriptor.
-        let copy = sys::fd(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) })?;
+        let copy =
+            sys::fd(unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) })?;
         self.pending()?;
         let raw = copy.as_raw_fd();
         self.held.push(copy);
@@ -217,14 +218,11 @@ impl<'a> Call<'a> {
             let c = self.caller()?;
             (c.ns_tgid, c.ns_tid)
         };
-        let proc = self.svc.proc().as_raw_fd();
         self.as_caller(|| match f(dir, path) {
-            Err(Errno::ENOENT) => {
-                match resolve::through_proc_self(proc, dir, path, follow_last, ids)? {
-                    Some(p) => f(libc::AT_FDCWD, &p),
-                    None => Err(Errno::ENOENT),
-                }
-            }
+            Err(Errno::ENOENT) => match resolve::through_proc_self(dir, path, follow_last, ids)? {
+                Some((d, p)) => f(d.as_raw_fd(), &p),
+                None => Err(Errno::ENOENT),
+            },
             other => other,
         })
     }
@@ -273,7 +271,10 @@ impl<'a> Call<'a> {
         // integers) whose bytes any pattern makes valid; the slice covers
         // exactly it and lives no longer than this call.
         let bytes = unsafe {
-            std::slice::from_raw_parts_mut((&mut v as *mut T).cast::<u8>(), std::mem::size_of::<T>())
+            std::slice::from_raw_parts_mut(
+                (&mut v as *mut T).cast::<u8>(),
+                std::mem::size_of::<T>(),
+            )
         };
         mem::read(self.tid, addr, bytes)?;
         Ok(v)

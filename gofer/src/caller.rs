@@ -119,7 +119,13 @@ mod tests {
         let me = nix::unistd::gettid().as_raw() as u32;
         let files = StatusFiles::default();
         let c = files.read(std::os::fd::AsFd::as_fd(&proc), me).unwrap();
-        assert_eq!(files.read(std::os::fd::AsFd::as_fd(&proc), me).unwrap().ns_tid, me);
+        assert_eq!(
+            files
+                .read(std::os::fd::AsFd::as_fd(&proc), me)
+                .unwrap()
+                .ns_tid,
+            me
+        );
         assert_eq!(c.creds.fsuid, nix::unistd::geteuid().as_raw());
         assert_eq!(c.ns_tid, me);
         assert_eq!(c.ns_tgid, std::process::id());
@@ -132,7 +138,10 @@ mod tests {
                     CapPrm:\t0000000000000000\nCapEff:\t00000000a80425fb\n";
         let c = parse(text).unwrap();
         assert_eq!((c.ns_tgid, c.ns_tid), (7, 8));
-        assert_eq!((c.creds.ruid, c.creds.fsuid, c.creds.fsgid), (1000, 1001, 101));
+        assert_eq!(
+            (c.creds.ruid, c.creds.fsuid, c.creds.fsgid),
+            (1000, 1001, 101)
+        );
         assert_eq!(c.creds.groups, vec![4, 24]);
         assert_eq!(c.creds.umask, 0o027);
         assert_eq!(c.creds.effective, 0xa80425fb);

@@ -23,10 +23,12 @@ pub struct Confined {
 
 /// Everything, in order.
 pub fn confine(ns: &Path, sock: &OwnedFd, wearable: u64) -> Result<Confined> {
-    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).context("PR_SET_PDEATHSIG")?;
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .context("PR_SET_PDEATHSIG")?;
     check_socket(sock)?;
     raise_nofile();
-    let dir = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
+    let dir =
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
     let proc = nix::fcntl::open("/proc", dir, nix::sys::stat::Mode::empty())
         .context("opening the host's /proc")?;
     let root = join(ns).with_context(|| format!("joining mount namespace {}", ns.display()))?;
@@ -41,7 +43,10 @@ fn check_socket(sock: &OwnedFd) -> Result<()> {
     use nix::sys::socket::{getsockopt, sockopt};
     match getsockopt(&sock.as_fd(), sockopt::SockType) {
         Ok(nix::sys::socket::SockType::SeqPacket) => Ok(()),
-        Ok(t) => bail!("fd {} is a {t:?} socket, not SOCK_SEQPACKET", sock.as_raw_fd()),
+        Ok(t) => bail!(
+            "fd {} is a {t:?} socket, not SOCK_SEQPACKET",
+            sock.as_raw_fd()
+        ),
         Err(e) => bail!("fd {} is not a socket: {e}", sock.as_raw_fd()),
     }
 }
@@ -78,7 +83,8 @@ fn join(ns: &Path) -> Result<OwnedFd> {
     let f = std::fs::File::open(ns).context("opening the namespace")?;
     nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNS).context("setns")?;
     nix::unistd::chdir("/").context("chdir /")?;
-    let flags = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
+    let flags =
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
     nix::fcntl::open("/", flags, nix::sys::stat::Mode::empty()).context("opening the root")
 }
 
@@ -88,10 +94,13 @@ fn capabilities(wearable: u64) -> Result<Own> {
     // What the gofer does not hold itself (CAP_SYS_RESOURCE on a host
     // whose root lacks it) it cannot hand on: the sentry leaves it out of
     // the workload's sets too.
-    let held = caps::read(None, caps::CapSet::Permitted).context("reading the gofer's capabilities")?;
+    let held =
+        caps::read(None, caps::CapSet::Permitted).context("reading the gofer's capabilities")?;
     let worn: Vec<Capability> = caps::all()
         .into_iter()
-        .filter(|c| wearable & (1u64 << c.index()) != 0 && held.contains(c) && !GOFER_OWN.contains(c))
+        .filter(|c| {
+            wearable & (1u64 << c.index()) != 0 && held.contains(c) && !GOFER_OWN.contains(c)
+        })
         .collect();
     keep.extend(worn);
     moat_policy::capabilities::keep_only(&keep, false)?;

@@ -32,7 +32,11 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 #[derive(Parser, Debug)]
-#[command(name = "moat-gofer", version, about = "moat's file service for one container")]
+#[command(
+    name = "moat-gofer",
+    version,
+    about = "moat's file service for one container"
+)]
 struct Args {
     /// The container's mount namespace (`/proc/<init>/ns/mnt`): the gofer
     /// joins it, so it sees the rootfs, volumes and later mounts exactly
@@ -83,8 +87,11 @@ fn run(args: &Args) -> Result<()> {
     // SAFETY: the descriptor is open, was given to this process to serve
     // on, and nothing else here owns it.
     let sock = unsafe { OwnedFd::from_raw_fd(args.fd) };
-    nix::fcntl::fcntl(&sock, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))
-        .context("setting FD_CLOEXEC on the socket")?;
+    nix::fcntl::fcntl(
+        &sock,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )
+    .context("setting FD_CLOEXEC on the socket")?;
     // Nothing inherited but the socket and stdio; then the log, opened here.
     confine::close_others(args.fd);
     logging(args);

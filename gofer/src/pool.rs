@@ -185,7 +185,12 @@ fn serve(pool: &Pool, n: &ioctl::Notif, worn: &mut crate::creds::Worn) {
 
 fn answer(pool: &Pool, id: u64, result: Result<Reply, Errno>) {
     let fd = pool.listener.as_raw_fd();
-    let resp = |val, error, flags| ioctl::NotifResp { id, val, error, flags };
+    let resp = |val, error, flags| ioctl::NotifResp {
+        id,
+        val,
+        error,
+        flags,
+    };
     let sent = match result {
         Ok(Reply::Value(v)) => ioctl::send(fd, &resp(v, 0, 0)),
         Ok(Reply::Continue) => ioctl::send(fd, &resp(0, 0, ioctl::FLAG_CONTINUE)),

@@ -57,7 +57,13 @@ impl ProcMounts {
 
 /// Every procfs mount of the calling thread's mount table.
 fn read_points(proc: BorrowedFd) -> Option<HashMap<u64, (Vec<u8>, Vec<u8>)>> {
-    let fd = sys::openat(proc.as_raw_fd(), c"thread-self/mountinfo", libc::O_RDONLY, 0).ok()?;
+    let fd = sys::openat(
+        proc.as_raw_fd(),
+        c"thread-self/mountinfo",
+        libc::O_RDONLY,
+        0,
+    )
+    .ok()?;
     let text = std::io::read_to_string(std::fs::File::from(fd)).ok()?;
     let mut out = HashMap::new();
     for line in text.lines() {
@@ -78,7 +84,10 @@ fn unescape(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
             i += 4;

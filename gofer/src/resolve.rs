@@ -8,11 +8,12 @@
 //! [`through_proc_self`] walks the path again one component at a time,
 //! each step the kernel's under the caller's credentials (the worker wears
 //! them): symlinks are read and followed here, after asking the kernel
-//! whether the caller may follow them (`fs.protected_symlinks`), and a
-//! `self` or `thread-self` in a procfs root becomes the caller's ids. The
-//! result is a path the kernel resolves for the worker as it would for
-//! the caller; what it opens is still checked as an object
-//! (`procobj`), so a path changed in between gains nothing.
+//! whether the caller may follow them (`fs.protected_symlinks`), procfs's
+//! magic links are followed by the kernel, and a `self` or `thread-self`
+//! in a procfs root becomes the caller's ids. The result is the directory
+//! of the last name and that name, which the call then resolves as the
+//! kernel would for the caller; what it opens is still checked as an
+//! object (`procobj`), so a path changed in between gains nothing.
 
 use std::collections::VecDeque;
 use std::ffi::{CStr, CString};
@@ -28,39 +29,31 @@ const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 /// procfs's root directory's inode number.
 const PROC_ROOT_INO: u64 = 1;
 
-/// `path` from `dir` with any procfs `self`/`thread-self` it passes
-/// replaced by the caller's `(tgid, tid)` as its pid namespace numbers
-/// them, or `None` when it passes none (the `ENOENT` stands). Run as the
-/// caller.
+/// Where `path` from `dir` leads once any procfs `self`/`thread-self` it
+/// passes is replaced by the caller's `(tgid, tid)` as its pid namespace
+/// numbers them: the directory holding the last name, and that name;
+/// `None` when it passes none (the `ENOENT` stands). Run as the caller.
 pub fn through_proc_self(
-    proc: RawFd,
     dir: RawFd,
     path: &CStr,
     follow_last: bool,
     ids: (u32, u32),
-) -> Result<Option<CString>, Errno> {
+) -> Result<Option<(OwnedFd, CString)>, Errno> {
     let bytes = path.to_bytes();
     if bytes.is_empty() {
         return Ok(None);
     }
     let mut todo: VecDeque<Vec<u8>> = components(bytes).collect();
-    let (mut cur, mut at) = start(proc, dir, bytes[0] == b'/')?;
+    let mut cur = start(dir, bytes[0] == b'/')?;
     let (mut used, mut links) = (false, 0);
-    while let Some(name) = todo.pop_front() {
-        let last = todo.is_empty();
-        match name.as_slice() {
-            b"." => continue,
-            b".." => {
-                match sys::openat(cur.as_raw_fd(), c"..", libc::O_PATH | libc::O_DIRECTORY, 0) {
-                    Ok(up) => cur = up,
-                    Err(_) => return Ok(None),
-                }
-                at.pop();
-                continue;
-            }
-            _ => {}
-        }
-        if (name == b"self" || name == b"thread-self") && (!last || follow_last) && proc_root(&cur)
+    let last = loop {
+        let Some(name) = todo.pop_front() else {
+            break b".".to_vec();
+        };
+        let is_last = todo.is_empty();
+        if (name == b"self" || name == b"thread-self")
+            && (!is_last || follow_last)
+            && proc_root(&cur)
         {
             used = true;
             let me = if name == b"self" {
@@ -71,22 +64,21 @@ pub fn through_proc_self(
             prepend(&mut todo, me.as_bytes());
             continue;
         }
-        let cname = CString::new(name.clone()).map_err(|_| Errno::EINVAL)?;
-        let st = match (last && !follow_last, sys::fstatat(cur.as_raw_fd(), &cname, libc::AT_SYMLINK_NOFOLLOW)) {
-            (true, _) | (_, Err(_)) => {
-                todo.push_front(name);
-                break;
-            }
-            (false, Ok(st)) => st,
-        };
-        // procfs's links below its root are magic (`fd/N`, `exe`, `cwd`,
-        // `root`): their text is no path; the kernel follows them itself.
-        let magic = || sys::fstatfs(cur.as_raw_fd()).is_ok_and(|f| f.f_type == PROC_SUPER_MAGIC) && !proc_root(&cur);
-        if st.st_mode & libc::S_IFMT == libc::S_IFLNK && magic() {
-            todo.push_front(name);
-            break;
+        if is_last && !follow_last {
+            break name;
         }
-        if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+        let cname = CString::new(name.clone()).map_err(|_| Errno::EINVAL)?;
+        let Ok(st) = sys::fstatat(cur.as_raw_fd(), &cname, libc::AT_SYMLINK_NOFOLLOW) else {
+            todo.push_front(name);
+            break todo_path(&mut todo);
+        };
+        let link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
+        if is_last && !(link && !magic(&cur)) {
+            break name;
+        }
+        // procfs's links below its root are magic (`fd/N`, `exe`, `cwd`,
+        // `root`): the kernel follows them, and the walk goes on from there.
+        if link && !magic(&cur) {
             links += 1;
             if links > MAX_LINKS {
                 return if used { Err(Errno::ELOOP) } else { Ok(None) };
@@ -97,36 +89,39 @@ pub fn through_proc_self(
             }
             let target = sys::readlinkat(cur.as_raw_fd(), &cname)?;
             if target.first() == Some(&b'/') {
-                (cur, at) = start(proc, libc::AT_FDCWD, true)?;
+                cur = start(libc::AT_FDCWD, true)?;
             }
             prepend(&mut todo, &target);
             continue;
         }
-        if last {
-            todo.push_front(name);
-            break;
-        }
-        match sys::openat(cur.as_raw_fd(), &cname, libc::O_PATH | libc::O_NOFOLLOW, 0) {
+        match sys::openat(cur.as_raw_fd(), &cname, libc::O_PATH, 0) {
             Ok(next) => cur = next,
             Err(_) => {
                 todo.push_front(name);
-                break;
+                break todo_path(&mut todo);
             }
         }
-        at.push(name);
-    }
+    };
     if !used {
         return Ok(None);
     }
-    let mut out = Vec::new();
-    for part in at.iter().chain(todo.iter()) {
-        out.push(b'/');
-        out.extend_from_slice(part);
+    let mut name = last;
+    if bytes.ends_with(b"/") {
+        name.push(b'/');
     }
-    if out.is_empty() || bytes.ends_with(b"/") {
-        out.push(b'/');
-    }
-    CString::new(out).map(Some).map_err(|_| Errno::EINVAL)
+    let name = CString::new(name).map_err(|_| Errno::EINVAL)?;
+    Ok(Some((cur, name)))
+}
+
+/// What is left of a walk, as one relative path for the kernel.
+fn todo_path(todo: &mut VecDeque<Vec<u8>>) -> Vec<u8> {
+    let parts: Vec<Vec<u8>> = todo.drain(..).collect();
+    parts.join(&b'/')
+}
+
+/// A procfs directory below its root, whose links are magic.
+fn magic(dir: &OwnedFd) -> bool {
+    sys::fstatfs(dir.as_raw_fd()).is_ok_and(|f| f.f_type == PROC_SUPER_MAGIC) && !proc_root(dir)
 }
 
 fn components(path: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
@@ -142,24 +137,14 @@ fn prepend(todo: &mut VecDeque<Vec<u8>>, path: &[u8]) {
 }
 
 /// Where a walk starts: the root, or `dir` (the worker's cwd for
-/// `AT_FDCWD`), with its path from the root (the worker's root is the
-/// caller's while it serves it).
-fn start(proc: RawFd, dir: RawFd, absolute: bool) -> Result<(OwnedFd, Vec<Vec<u8>>), Errno> {
+/// `AT_FDCWD`; the worker's root is the caller's while it serves it).
+fn start(dir: RawFd, absolute: bool) -> Result<OwnedFd, Errno> {
     let (from, name) = if absolute {
         (libc::AT_FDCWD, c"/")
     } else {
         (dir, c".")
     };
-    let fd = sys::openat(from, name, libc::O_PATH | libc::O_DIRECTORY, 0)?;
-    if absolute {
-        return Ok((fd, Vec::new()));
-    }
-    let link = CString::new(format!("thread-self/fd/{}", fd.as_raw_fd())).map_err(|_| Errno::EINVAL)?;
-    let text = sys::readlinkat(proc, &link)?;
-    if text.first() != Some(&b'/') {
-        return Err(Errno::ENOENT);
-    }
-    Ok((fd, components(&text).collect()))
+    sys::openat(from, name, libc::O_PATH | libc::O_DIRECTORY, 0)
 }
 
 fn proc_root(fd: &OwnedFd) -> bool {

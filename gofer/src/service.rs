@@ -36,7 +36,13 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn new(sentry: OwnedFd, proc: OwnedFd, root: OwnedFd, own: Own, strace: bool) -> Result<Service> {
+    pub fn new(
+        sentry: OwnedFd,
+        proc: OwnedFd,
+        root: OwnedFd,
+        own: Own,
+        strace: bool,
+    ) -> Result<Service> {
         Ok(Service {
             sentry,
             proc,
@@ -69,7 +75,9 @@ impl Service {
     }
 
     pub fn handler(&self, nr: i32) -> Option<(&'static str, Handler)> {
-        usize::try_from(nr).ok().and_then(|n| self.handlers.get(n).copied().flatten())
+        usize::try_from(nr)
+            .ok()
+            .and_then(|n| self.handlers.get(n).copied().flatten())
     }
 
     /// Hand a call the gofer does not serve to the sentry.
@@ -90,12 +98,15 @@ impl Service {
 pub fn run(svc: Arc<Service>) -> Result<()> {
     let mut buf = vec![0u8; MAX_MESSAGE];
     loop {
-        let got = moat_goferproto::recv(svc.sentry.as_fd(), &mut buf).context("reading from the sentry")?;
+        let got = moat_goferproto::recv(svc.sentry.as_fd(), &mut buf)
+            .context("reading from the sentry")?;
         if got.len == 0 && moat_goferproto::peer_closed(svc.sentry.as_fd()) {
             return Ok(());
         }
         match (Message::decode(&buf[..got.len]), got.fd) {
-            (Ok(Message::Serve(s)), Some(listener)) => crate::pool::start(svc.clone(), listener, s.listener),
+            (Ok(Message::Serve(s)), Some(listener)) => {
+                crate::pool::start(svc.clone(), listener, s.listener)
+            }
             (m, _) => tracing::warn!("unexpected message from the sentry: {m:?}"),
         }
     }

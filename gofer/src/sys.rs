@@ -52,7 +52,6 @@ pub fn capset(effective: u64, permitted: u64) -> Result<(), Errno> {
         .map(drop)
 }
 
-
 /// This thread's supplementary groups.
 pub fn setgroups(groups: &[u32]) -> Result<(), Errno> {
     // SAFETY: the kernel reads `groups.len()` gid_t values.

@@ -59,7 +59,7 @@ impl Filters {
             other => other,
         }
         .context("installing moat's seccomp filter")?
-            .context("the kernel returned no seccomp listener")?;
+        .context("the kernel returned no seccomp listener")?;
         if let Some(p) = &self.oci {
             moat_policy::install(&p.program, p.flags)
                 .context("installing the OCI seccomp profile")?;

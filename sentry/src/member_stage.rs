@@ -74,7 +74,10 @@ fn stage(a: &MemberStageArgs, chan: &OwnedFd) -> Result<()> {
     let state = crate::supervisor::hook_state(&a.id, &bundle, init, "created");
     moat_runtime::hooks::run(spec, moat_runtime::hooks::Point::Create, &state)?;
     let options = crate::gofer::launch::Options::of(spec, None);
-    let gofer = Some(crate::gofer::launch::start_sibling(init, sentry, &options).context("starting the gofer")?);
+    let gofer = Some(
+        crate::gofer::launch::start_sibling(init, sentry, &options)
+            .context("starting the gofer")?,
+    );
     let memcg_dir = memcg.as_ref().and_then(|dir| {
         nix::fcntl::open(
             dir,

@@ -166,8 +166,9 @@ fn create(args: &CreateArgs, log: LogArgs) -> Result<Arc<Sentry>> {
     let mut execs = Execs::default();
     execs.helpers.insert(spawner.pid);
     // Before confining: the gofer is exec'd, and joins the init's mounts.
-    let gofer = crate::gofer::launch::start(init, &crate::gofer::launch::Options::of(spec, Some(&log)))
-        .context("starting the gofer")?;
+    let gofer =
+        crate::gofer::launch::start(init, &crate::gofer::launch::Options::of(spec, Some(&log)))
+            .context("starting the gofer")?;
     execs.helpers.insert(gofer.pid.as_raw());
     kernel.log_line("gofer: moat-gofer performs the container's file calls as their callers");
     if filters.landlocked() {

@@ -62,10 +62,16 @@ pub fn pytest_image() {
     DONE.get_or_init(|| {
         setup();
         let out = run(
-            Command::new("bash").arg(repo().join("hack/images.sh")).arg("--cpython"),
+            Command::new("bash")
+                .arg(repo().join("hack/images.sh"))
+                .arg("--cpython"),
             Duration::from_secs(900),
         );
-        assert!(out.status.success(), "hack/images.sh --cpython failed: {}", text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "hack/images.sh --cpython failed: {}",
+            text(&out.stderr)
+        );
     });
 }
 

@@ -66,9 +66,18 @@ os.chmod('/proc/self/fd/%d' % fd, 0o700); os.close(fd)
 user('dir 700 through /proc/self/fd', readable('/srv/d/f'))
 "#,
     );
-    assert!(out.contains("mode 600 through /proc/self/fd EACCES"), "{out}");
-    assert!(out.contains("chowned to root through /proc/self/fd EACCES"), "{out}");
-    assert!(out.contains("dir 700 through /proc/self/fd EACCES"), "{out}");
+    assert!(
+        out.contains("mode 600 through /proc/self/fd EACCES"),
+        "{out}"
+    );
+    assert!(
+        out.contains("chowned to root through /proc/self/fd EACCES"),
+        "{out}"
+    );
+    assert!(
+        out.contains("dir 700 through /proc/self/fd EACCES"),
+        "{out}"
+    );
 }
 
 /// Sets a sysctl of the host for the test's life.
@@ -109,8 +118,14 @@ t('root O_CREAT on uid 1000 file in sticky /tmp', lambda: os.close(os.open('/tmp
 t('root opens it without O_CREAT', lambda: os.close(os.open('/tmp/theirs', os.O_WRONLY)))
 "#,
     );
-    assert!(out.contains("root follows uid 1000 link in sticky /tmp EACCES"), "{out}");
-    assert!(out.contains("root O_CREAT on uid 1000 file in sticky /tmp EACCES"), "{out}");
+    assert!(
+        out.contains("root follows uid 1000 link in sticky /tmp EACCES"),
+        "{out}"
+    );
+    assert!(
+        out.contains("root O_CREAT on uid 1000 file in sticky /tmp EACCES"),
+        "{out}"
+    );
 }
 
 /// A uid 1000 process holds a read lease; another opens the file for
@@ -119,20 +134,21 @@ t('root opens it without O_CREAT', lambda: os.close(os.open('/tmp/theirs', os.O_
 #[test]
 fn a_blocked_open_blocks_only_its_caller() {
     let out = python(
-        &[],
+        &["--tmpfs", "/lease"],
         r#"
-open('/tmp/leased', 'w').write('x'); os.chown('/tmp/leased', 1000, 1000)
+open('/lease/f', 'w').write('x'); os.chown('/lease/f', 1000, 1000)
 r, w = os.pipe()
 holder = os.fork()
 if holder == 0:
     os.setgid(1000); os.setuid(1000)
-    fd = os.open('/tmp/leased', os.O_RDONLY)
+    import signal; signal.signal(signal.SIGIO, lambda *a: None)  # the break's notice
+    fd = os.open('/lease/f', os.O_RDONLY)
     fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
     os.write(w, b'1'); time.sleep(3); os._exit(0)
 os.read(r, 1)
 opener = os.fork()
 if opener == 0:
-    t0 = time.time(); os.close(os.open('/tmp/leased', os.O_WRONLY))
+    t0 = time.time(); os.close(os.open('/lease/f', os.O_WRONLY))
     print('opener waited', 'long' if time.time() - t0 > 1 else 'short', flush=True); os._exit(0)
 time.sleep(0.3)
 worst = 0
@@ -211,12 +227,17 @@ fn no_route_to_a_mount_table_shows_a_host_path() {
     let ours = run(&runtime());
     if is_moat() {
         assert!(!ours.contains("LEAK"), "{ours}");
-        for route in ["direct", "symlink", "reopen", "root", "pid", "mounts", "relative", "flipped"] {
+        for route in [
+            "direct", "symlink", "reopen", "root", "pid", "mounts", "relative", "flipped",
+        ] {
             assert!(ours.contains(&format!("{route} clean")), "{route}: {ours}");
         }
         // runc shows the host's paths by every route: the test can fail.
         let theirs = run("runc");
-        assert!(theirs.contains("direct LEAK") && theirs.contains("flipped LEAK"), "{theirs}");
+        assert!(
+            theirs.contains("direct LEAK") && theirs.contains("flipped LEAK"),
+            "{theirs}"
+        );
     }
 }
 
@@ -257,9 +278,20 @@ print('timer_list', 'UNMASKED' if open('/proc/timer_list').read() else 'masked')
     let code = format!("{PRELUDE}\n{script}");
     let out = run_on(
         &runtime(),
-        &["--cap-add", "SYS_ADMIN", "moat-pytest", "python3", "-c", &code],
+        &[
+            "--cap-add",
+            "SYS_ADMIN",
+            "moat-pytest",
+            "python3",
+            "-c",
+            &code,
+        ],
     );
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("proc/sys EROFS") || stdout.contains("proc/sys EACCES"), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("proc/sys EROFS") || stdout.contains("proc/sys EACCES"),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     assert!(stdout.contains("timer_list masked"), "{stdout}");
 }

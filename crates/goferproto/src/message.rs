@@ -92,9 +92,7 @@ impl Serve {
     }
 
     fn read(r: &mut Reader) -> Result<Serve, ProtoError> {
-        Ok(Serve {
-            listener: r.u32()?,
-        })
+        Ok(Serve { listener: r.u32()? })
     }
 }
 
@@ -149,10 +147,7 @@ mod tests {
         round_trip(Message::Serve(Serve { listener: 3 }));
         let mut notif = [0u8; 80];
         notif.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
-        round_trip(Message::Forward(Forward {
-            listener: 1,
-            notif,
-        }));
+        round_trip(Message::Forward(Forward { listener: 1, notif }));
         round_trip(Message::Synthetic(Synthetic {
             listener: 2,
             id: u64::MAX - 1,

@@ -59,11 +59,24 @@ mod tests {
 
     #[test]
     fn by_path_below_the_proc_root() {
-        for yes in [&b"meminfo"[..], b"42/mountinfo", b"1/task/7/mounts", b"stat"] {
+        for yes in [
+            &b"meminfo"[..],
+            b"42/mountinfo",
+            b"1/task/7/mounts",
+            b"stat",
+        ] {
             assert!(is_synthetic(yes), "{}", String::from_utf8_lossy(yes));
         }
         assert!(is_synthetic(b"sys/kernel/random/boot_id"));
-        for no in [&b"42/stat"[..], b"sys/meminfo", b"self/mountinfo", b"x/mounts", b"", b"42/task/mounts", b"sys/kernel/pid_max"] {
+        for no in [
+            &b"42/stat"[..],
+            b"sys/meminfo",
+            b"self/mountinfo",
+            b"x/mounts",
+            b"",
+            b"42/task/mounts",
+            b"sys/kernel/pid_max",
+        ] {
             assert!(!is_synthetic(no), "{}", String::from_utf8_lossy(no));
         }
     }

@@ -164,6 +164,9 @@ mod tests {
             },
         };
         let m = Notif::from_bytes(&n.to_bytes());
-        assert_eq!((m.id, m.pid, m.data.nr, m.data.args), (n.id, n.pid, n.data.nr, n.data.args));
+        assert_eq!(
+            (m.id, m.pid, m.data.nr, m.data.args),
+            (n.id, n.pid, n.data.nr, n.data.args)
+        );
     }
 }

@@ -118,7 +118,10 @@ mod tests {
     fn reads_and_writes_own_memory() {
         let me = std::process::id();
         let s = b"/etc/passwd\0tail";
-        assert_eq!(read_cstr(me, s.as_ptr() as u64, 64).unwrap(), b"/etc/passwd");
+        assert_eq!(
+            read_cstr(me, s.as_ptr() as u64, 64).unwrap(),
+            b"/etc/passwd"
+        );
         assert_eq!(
             read_cstr(me, s.as_ptr() as u64, 4),
             Err(Errno::ENAMETOOLONG)

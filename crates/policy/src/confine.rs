@@ -456,7 +456,10 @@ mod tests {
         let eperm = bpf::errno(libc::EPERM as u32);
         assert_eq!(run("unshare", libc::CLONE_FS as u64), bpf::RET_ALLOW);
         assert_eq!(run("unshare", libc::CLONE_NEWNS as u64), eperm);
-        assert_eq!(run("unshare", (libc::CLONE_FS | libc::CLONE_NEWUSER) as u64), eperm);
+        assert_eq!(
+            run("unshare", (libc::CLONE_FS | libc::CLONE_NEWUSER) as u64),
+            eperm
+        );
         let thread = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND) as u64;
         assert_eq!(run("clone", thread), bpf::RET_ALLOW);
         assert_eq!(run("clone", libc::SIGCHLD as u64), eperm);

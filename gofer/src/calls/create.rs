@@ -26,7 +26,13 @@ pub fn mknodat(c: &mut Call) -> Result<Reply, Errno> {
 /// to a caller holding CAP_MKNOD: a node made here could name a host
 /// device the container's device rules would then be the only wall
 /// against (`--privileged` lifts them); `/dev` is the sandbox's.
-fn make(c: &mut Call, dirfd: i32, path: usize, mode: u32, dev: Option<u64>) -> Result<Reply, Errno> {
+fn make(
+    c: &mut Call,
+    dirfd: i32,
+    path: usize,
+    mode: u32,
+    dev: Option<u64>,
+) -> Result<Reply, Errno> {
     let kind = mode & libc::S_IFMT;
     if dev.is_some() && (kind == libc::S_IFCHR || kind == libc::S_IFBLK) {
         return Err(Errno::EPERM);

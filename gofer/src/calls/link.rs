@@ -33,7 +33,6 @@ fn hard(c: &mut Call, dirfds: [i32; 2], paths: [usize; 2], flags: i32) -> Result
         let who = c.caller()?;
         (who.ns_tgid, who.ns_tid)
     };
-    let proc = std::os::fd::AsRawFd::as_raw_fd(&c.svc.proc());
     let follow = flags & libc::AT_SYMLINK_FOLLOW != 0;
     let run = |od: std::os::fd::RawFd, old: &std::ffi::CStr| {
         // SAFETY: the kernel only reads the two paths.
@@ -42,8 +41,8 @@ fn hard(c: &mut Call, dirfds: [i32; 2], paths: [usize; 2], flags: i32) -> Result
     c.as_caller(|| match run(od, &old) {
         // `/proc/self/fd/N` names the caller's file (with
         // AT_SYMLINK_FOLLOW) or its procfs link (without).
-        Err(Errno::ENOENT) => match resolve::through_proc_self(proc, od, &old, follow, ids)? {
-            Some(p) => run(libc::AT_FDCWD, &p),
+        Err(Errno::ENOENT) => match resolve::through_proc_self(od, &old, follow, ids)? {
+            Some((d, p)) => run(d.as_raw_fd(), &p),
             None => Err(Errno::ENOENT),
         },
         other => other,
@@ -66,7 +65,11 @@ fn by_descriptor(c: &mut Call, dirfds: [i32; 2], new: &CStr, flags: i32) -> Resu
         return Err(Errno::EACCES);
     }
     let (parent, name) = super::split(new)?;
-    let parent_path = if new.to_bytes().contains(&b'/') { parent } else { c".".to_owned() };
+    let parent_path = if new.to_bytes().contains(&b'/') {
+        parent
+    } else {
+        c".".to_owned()
+    };
     let dir = c.at(dirfds[1], &parent_path, true, |d, p| {
         sys::openat(d, p, libc::O_PATH | libc::O_DIRECTORY, 0)
     })?;
@@ -74,7 +77,16 @@ fn by_descriptor(c: &mut Call, dirfds: [i32; 2], new: &CStr, flags: i32) -> Resu
     let d = dir.as_raw_fd();
     c.as_caller(|| {
         // SAFETY: the kernel only reads the two (empty and plain) names.
-        value(unsafe { libc::syscall(libc::SYS_linkat, file, c"".as_ptr(), d, name.as_ptr(), flags) })
+        value(unsafe {
+            libc::syscall(
+                libc::SYS_linkat,
+                file,
+                c"".as_ptr(),
+                d,
+                name.as_ptr(),
+                flags,
+            )
+        })
     })
 }
 

@@ -44,7 +44,10 @@ pub fn table() -> Result<Vec<Option<(&'static str, Handler)>>> {
             handler(module, e.name)
         };
         let Some(h) = found else {
-            bail!("policy routes {} to handler {module:?}, which the gofer lacks", e.name);
+            bail!(
+                "policy routes {} to handler {module:?}, which the gofer lacks",
+                e.name
+            );
         };
         let nr = e.nr as usize;
         if out.len() <= nr {
@@ -140,4 +143,3 @@ pub(crate) fn split(path: &CStr) -> Result<(CString, CString), Errno> {
     let c = |v: &[u8]| CString::new(v).map_err(|_| Errno::EINVAL);
     Ok((c(parent)?, c(name)?))
 }
-

@@ -34,7 +34,8 @@ use crate::sys;
 const MS_MGC_MSK: u64 = 0xffff_0000;
 const MS_MGC_VAL: u64 = 0xc0ed_0000;
 const PROPAGATION: u64 = libc::MS_SHARED | libc::MS_PRIVATE | libc::MS_SLAVE | libc::MS_UNBINDABLE;
-const UMOUNT_FLAGS: i32 = libc::MNT_FORCE | libc::MNT_DETACH | libc::MNT_EXPIRE | libc::UMOUNT_NOFOLLOW;
+const UMOUNT_FLAGS: i32 =
+    libc::MNT_FORCE | libc::MNT_DETACH | libc::MNT_EXPIRE | libc::UMOUNT_NOFOLLOW;
 /// Where the kernel's own views and runc's masks live.
 const PROTECTED: &[&[u8]] = &[b"/proc", b"/sys", b"/dev"];
 const CAP_SYS_ADMIN: u64 = 1 << 21;
@@ -61,7 +62,9 @@ pub fn mount(c: &mut Call) -> Result<Reply, Errno> {
     }
     if flags & libc::MS_BIND != 0 {
         // `do_loopback`: no source is EINVAL.
-        let source_path = optional_string(c, 0)?.filter(|p| !p.is_empty()).ok_or(Errno::EINVAL)?;
+        let source_path = optional_string(c, 0)?
+            .filter(|p| !p.is_empty())
+            .ok_or(Errno::EINVAL)?;
         let source = c.at(libc::AT_FDCWD, &source_path, true, |d, p| {
             sys::openat(d, p, libc::O_PATH, 0)
         })?;
@@ -79,7 +82,14 @@ pub fn mount(c: &mut Call) -> Result<Reply, Errno> {
     }
     let source = optional_string(c, 0)?.unwrap_or_else(|| c"none".to_owned());
     let data = optional_string(c, 4)?;
-    run(c, Some(&source), &tgt, Some(&fstype), flags, data.as_deref())
+    run(
+        c,
+        Some(&source),
+        &tgt,
+        Some(&fstype),
+        flags,
+        data.as_deref(),
+    )
 }
 
 /// umount2(target, flags)
@@ -97,7 +107,9 @@ pub fn umount2(c: &mut Call) -> Result<Reply, Errno> {
         } else {
             0
         };
-    let target = c.at(libc::AT_FDCWD, &path, true, |d, p| sys::openat(d, p, open_flags, 0))?;
+    let target = c.at(libc::AT_FDCWD, &path, true, |d, p| {
+        sys::openat(d, p, open_flags, 0)
+    })?;
     may_mount(c)?;
     check(c, &target)?;
     if flags & libc::MNT_DETACH != 0 {
@@ -156,7 +168,8 @@ fn holds_protected(c: &Call, fd: &OwnedFd) -> Result<bool, Errno> {
 }
 
 fn object_path(c: &Call, fd: &OwnedFd) -> Result<Vec<u8>, Errno> {
-    let link = CString::new(format!("thread-self/fd/{}", fd.as_raw_fd())).map_err(|_| Errno::EINVAL)?;
+    let link =
+        CString::new(format!("thread-self/fd/{}", fd.as_raw_fd())).map_err(|_| Errno::EINVAL)?;
     let path = sys::readlinkat(c.svc.proc().as_raw_fd(), &link)?;
     // A path the kernel cannot name from the root (another tree, a
     // deleted directory) is refused.
@@ -168,9 +181,7 @@ fn object_path(c: &Call, fd: &OwnedFd) -> Result<Vec<u8>, Errno> {
 
 /// `path` is `dir` or below it.
 fn below(path: &[u8], dir: &[u8]) -> bool {
-    dir == b"/"
-        || path == dir
-        || (path.starts_with(dir) && path.get(dir.len()) == Some(&b'/'))
+    dir == b"/" || path == dir || (path.starts_with(dir) && path.get(dir.len()) == Some(&b'/'))
 }
 
 /// The descriptor's name from the host procfs root, the worker's cwd

@@ -23,7 +23,14 @@ fn move_(c: &mut Call, dirfds: [i32; 2], paths: [usize; 2], flags: u32) -> Resul
     c.as_caller(|| {
         // SAFETY: the kernel only reads the two paths.
         value(unsafe {
-            libc::syscall(libc::SYS_renameat2, od, old.as_ptr(), nd, new.as_ptr(), flags)
+            libc::syscall(
+                libc::SYS_renameat2,
+                od,
+                old.as_ptr(),
+                nd,
+                new.as_ptr(),
+                flags,
+            )
         })
     })
 }

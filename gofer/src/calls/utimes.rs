@@ -53,7 +53,9 @@ pub fn utime(c: &mut Call) -> Result<Reply, Errno> {
         })
     };
     let p = c.path(0)?;
-    let ptr = times.as_ref().map_or(std::ptr::null(), |t| t as *const libc::utimbuf);
+    let ptr = times
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::utimbuf);
     c.at(libc::AT_FDCWD, &p, true, |_, p| {
         // SAFETY: the kernel reads the path and one utimbuf we own (or NULL).
         value(unsafe { libc::syscall(libc::SYS_utime, p.as_ptr(), ptr) })

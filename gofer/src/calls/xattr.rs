@@ -30,10 +30,16 @@ fn set(c: &mut Call, follow: bool) -> Result<Reply, Errno> {
     let value = c.read_bytes(c.args[2], size)?;
     let flags = c.int(4);
     let p = c.path(0)?;
-    let nr = if follow { libc::SYS_setxattr } else { libc::SYS_lsetxattr };
+    let nr = if follow {
+        libc::SYS_setxattr
+    } else {
+        libc::SYS_lsetxattr
+    };
     c.at(libc::AT_FDCWD, &p, follow, |_, p| {
         // SAFETY: the kernel reads the path, the name and `size` bytes of `value`.
-        sys::res(unsafe { libc::syscall(nr, p.as_ptr(), name.as_ptr(), value.as_ptr(), size, flags) })
+        sys::res(unsafe {
+            libc::syscall(nr, p.as_ptr(), name.as_ptr(), value.as_ptr(), size, flags)
+        })
     })
     .map(Reply::Value)
 }
@@ -50,7 +56,11 @@ fn get(c: &mut Call, follow: bool) -> Result<Reply, Errno> {
     let name = name(c, 1)?;
     let size = (c.args[3] as usize).min(SIZE_MAX);
     let p = c.path(0)?;
-    let nr = if follow { libc::SYS_getxattr } else { libc::SYS_lgetxattr };
+    let nr = if follow {
+        libc::SYS_getxattr
+    } else {
+        libc::SYS_lgetxattr
+    };
     let mut buf = vec![0u8; size];
     let out = buf.as_mut_ptr();
     let n = c.at(libc::AT_FDCWD, &p, follow, |_, p| {
@@ -74,7 +84,11 @@ pub fn llistxattr(c: &mut Call) -> Result<Reply, Errno> {
 fn list(c: &mut Call, follow: bool) -> Result<Reply, Errno> {
     let size = (c.args[2] as usize).min(SIZE_MAX);
     let p = c.path(0)?;
-    let nr = if follow { libc::SYS_listxattr } else { libc::SYS_llistxattr };
+    let nr = if follow {
+        libc::SYS_listxattr
+    } else {
+        libc::SYS_llistxattr
+    };
     let mut buf = vec![0u8; size];
     let out = buf.as_mut_ptr();
     let n = c.at(libc::AT_FDCWD, &p, follow, |_, p| {
@@ -98,7 +112,11 @@ pub fn lremovexattr(c: &mut Call) -> Result<Reply, Errno> {
 fn remove(c: &mut Call, follow: bool) -> Result<Reply, Errno> {
     let name = name(c, 1)?;
     let p = c.path(0)?;
-    let nr = if follow { libc::SYS_removexattr } else { libc::SYS_lremovexattr };
+    let nr = if follow {
+        libc::SYS_removexattr
+    } else {
+        libc::SYS_lremovexattr
+    };
     c.at(libc::AT_FDCWD, &p, follow, |_, p: &CStr| {
         // SAFETY: the kernel reads the path and the name.
         sys::res(unsafe { libc::syscall(nr, p.as_ptr(), name.as_ptr()) })

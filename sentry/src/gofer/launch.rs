@@ -40,21 +40,20 @@ pub struct Options {
 
 impl Options {
     pub fn of(spec: &oci_spec::runtime::Spec, log: Option<&crate::args::LogArgs>) -> Options {
-        let caps = spec
-            .process()
-            .as_ref()
-            .and_then(|p| p.capabilities().as_ref())
-            .and_then(|c| c.bounding().as_ref())
-            .map_or(0, |set| {
-                set.iter().fold(0u64, |m, c| {
-                    let name = serde_json::to_value(c).ok();
-                    let cap = name
-                        .as_ref()
-                        .and_then(|n| n.as_str())
-                        .and_then(|n| <caps::Capability as std::str::FromStr>::from_str(n).ok());
-                    cap.map_or(m, |cap| m | 1u64 << cap.index())
-                })
-            });
+        let caps =
+            spec.process()
+                .as_ref()
+                .and_then(|p| p.capabilities().as_ref())
+                .and_then(|c| c.bounding().as_ref())
+                .map_or(0, |set| {
+                    set.iter().fold(0u64, |m, c| {
+                        let name = serde_json::to_value(c).ok();
+                        let cap = name.as_ref().and_then(|n| n.as_str()).and_then(|n| {
+                            <caps::Capability as std::str::FromStr>::from_str(n).ok()
+                        });
+                        cap.map_or(m, |cap| m | 1u64 << cap.index())
+                    })
+                });
         let log = log.map(|l| l.to_args()).unwrap_or_default();
         Options { caps, log }
     }

@@ -47,7 +47,10 @@ impl Link {
     /// Have the gofer serve `listener` (the sentry keeps a copy to answer
     /// what the gofer forwards); without a gofer, serve it here.
     pub fn serve(&self, listener: OwnedFd) -> Result<()> {
-        let mut map = self.listeners.lock().map_err(|_| anyhow::anyhow!("gofer link poisoned"))?;
+        let mut map = self
+            .listeners
+            .lock()
+            .map_err(|_| anyhow::anyhow!("gofer link poisoned"))?;
         map.retain(|_, l| !hung_up(l));
         let id = self.next.fetch_add(1, Ordering::SeqCst);
         if self.gone.load(Ordering::SeqCst) {
@@ -67,10 +70,12 @@ impl Link {
         let link = self.clone();
         std::thread::Builder::new()
             .name("gofer-link".into())
-            .spawn(move || match moat_policy::install(&link.dispatch.confinement, 0) {
-                Ok(_) => link.run(),
-                Err(e) => tracing::error!("confining the gofer link thread: {e}"),
-            })?;
+            .spawn(
+                move || match moat_policy::install(&link.dispatch.confinement, 0) {
+                    Ok(_) => link.run(),
+                    Err(e) => tracing::error!("confining the gofer link thread: {e}"),
+                },
+            )?;
         Ok(())
     }
 
@@ -90,7 +95,12 @@ impl Link {
             match Message::decode(&buf[..got.len]) {
                 Ok(Message::Forward(f)) => {
                     if let Some(l) = self.listener(f.listener) {
-                        notify::answer(&self.kernel, &self.dispatch, l, &Notif::from_bytes(&f.notif));
+                        notify::answer(
+                            &self.kernel,
+                            &self.dispatch,
+                            l,
+                            &Notif::from_bytes(&f.notif),
+                        );
                     }
                 }
                 Ok(Message::Synthetic(s)) => self.synthetic(&s),
@@ -107,7 +117,9 @@ impl Link {
 
     /// Answer an open with the sentry's copy of a `/proc` file.
     fn synthetic(&self, s: &Synthetic) {
-        let Some(l) = self.listener(s.listener) else { return };
+        let Some(l) = self.listener(s.listener) else {
+            return;
+        };
         let file = crate::procfs::open(&self.kernel, s.tid, &s.path);
         let sent = match file {
             Ok(fd) if ioctl::id_valid(l, s.id) => {
@@ -138,9 +150,14 @@ impl Link {
         self.gone.store(true, Ordering::SeqCst);
         loop {
             let ready: Vec<RawFd> = {
-                let Ok(mut map) = self.listeners.lock() else { return };
+                let Ok(mut map) = self.listeners.lock() else {
+                    return;
+                };
                 map.retain(|_, l| !hung_up(l));
-                let mut fds: Vec<PollFd> = map.values().map(|l| PollFd::new(l.as_fd(), PollFlags::POLLIN)).collect();
+                let mut fds: Vec<PollFd> = map
+                    .values()
+                    .map(|l| PollFd::new(l.as_fd(), PollFlags::POLLIN))
+                    .collect();
                 if poll(&mut fds, PollTimeout::from(100u8)).is_err() {
                     Vec::new()
                 } else {
@@ -165,5 +182,7 @@ impl Link {
 fn hung_up(l: &OwnedFd) -> bool {
     let mut fds = [PollFd::new(l.as_fd(), PollFlags::empty())];
     matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
-        && fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLHUP))
+        && fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLHUP))
 }

@@ -38,7 +38,10 @@ impl Dispatch {
                 continue;
             }
             let h = syscalls::handler(module, e.name).ok_or_else(|| {
-                anyhow!("policy routes {} to handler {module:?}, which the sentry lacks", e.name)
+                anyhow!(
+                    "policy routes {} to handler {module:?}, which the sentry lacks",
+                    e.name
+                )
             })?;
             let nr = e.nr as usize;
             if handlers.len() <= nr {
@@ -73,7 +76,12 @@ impl Dispatch {
 pub fn answer(kernel: &Kernel, dispatch: &Dispatch, listener: RawFd, n: &ioctl::Notif) {
     let entry = dispatch.get(n.data.nr);
     if entry.is_none() && dispatch.continues(n.data.nr) {
-        let resp = ioctl::NotifResp { id: n.id, val: 0, error: 0, flags: ioctl::FLAG_CONTINUE };
+        let resp = ioctl::NotifResp {
+            id: n.id,
+            val: 0,
+            error: 0,
+            flags: ioctl::FLAG_CONTINUE,
+        };
         if let Err(e) = ioctl::send(listener, &resp) {
             tracing::debug!("continuing a call: {e}");
         }

@@ -354,12 +354,28 @@ mod tests {
         theirs.sort();
         assert_eq!(ours, theirs);
         for name in PER_TASK {
-            for rel in [format!("42/{}", String::from_utf8_lossy(name)), format!("42/task/43/{}", String::from_utf8_lossy(name))] {
-                assert!(kind_of(rel.as_bytes()).is_some() && is_synthetic(rel.as_bytes()), "{rel}");
+            for rel in [
+                format!("42/{}", String::from_utf8_lossy(name)),
+                format!("42/task/43/{}", String::from_utf8_lossy(name)),
+            ] {
+                assert!(
+                    kind_of(rel.as_bytes()).is_some() && is_synthetic(rel.as_bytes()),
+                    "{rel}"
+                );
             }
         }
-        for rel in [&b"42/status"[..], b"sys/kernel/pid_max", b"42/fd/3", b"self/mounts"] {
-            assert_eq!(kind_of(rel).is_some(), is_synthetic(rel), "{}", String::from_utf8_lossy(rel));
+        for rel in [
+            &b"42/status"[..],
+            b"sys/kernel/pid_max",
+            b"42/fd/3",
+            b"self/mounts",
+        ] {
+            assert_eq!(
+                kind_of(rel).is_some(),
+                is_synthetic(rel),
+                "{}",
+                String::from_utf8_lossy(rel)
+            );
         }
     }
 
