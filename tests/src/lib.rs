@@ -334,3 +334,28 @@ pub fn static_c_binary(src: &str) -> PathBuf {
     );
     bin
 }
+
+/// Python helpers for file-permission scripts, after which a test adds its
+/// own imports and code: `user(label, f)` runs `f` as uid/gid 1000 in a
+/// child and prints `ok` or the errno's name; `readable(path)` opens for
+/// reading; `t(label, f, *a)` prints `ok` or the errno's name.
+pub const PY_USER: &str = r#"
+import errno, os, sys, time
+def user(label, f):
+    pid = os.fork()
+    if pid == 0:
+        os.setgid(1000); os.setuid(1000)
+        try:
+            f(); os._exit(0)
+        except OSError as e:
+            os._exit(e.errno)
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    print(label, 'ok' if code == 0 else errno.errorcode.get(code, code), flush=True)
+def readable(p):
+    return lambda: os.close(os.open(p, os.O_RDONLY))
+def t(label, f, *a):
+    try:
+        f(*a); print(label, 'ok')
+    except OSError as e:
+        print(label, errno.errorcode.get(e.errno, e.errno))
+"#;

@@ -12,32 +12,12 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Python helpers: `user(label, f)` runs `f` as uid/gid 1000 in a child
-/// and prints `ok` or the errno's name; `readable(path)` opens for reading.
-const PRELUDE: &str = r#"
-import errno, os, socket, struct, sys, time
-def user(label, f):
-    pid = os.fork()
-    if pid == 0:
-        os.setgid(1000); os.setuid(1000)
-        try:
-            f(); os._exit(0)
-        except OSError as e:
-            os._exit(e.errno)
-    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-    print(label, 'ok' if code == 0 else errno.errorcode.get(code, code), flush=True)
-def readable(p):
-    return lambda: os.close(os.open(p, os.O_RDONLY))
-def t(label, f, *a):
-    try:
-        f(*a); print(label, 'ok')
-    except OSError as e:
-        print(label, errno.errorcode.get(e.errno, e.errno))
-"#;
+/// What the scripts import beside [`PY_USER`]'s helpers.
+const PRELUDE: &str = "import socket, struct\n";
 
 /// `script` (after [`PRELUDE`]) in `moat-debian` under moat and runc.
 fn python_same_as_runc(opts: &[&str], script: &str) -> String {
-    let code = format!("{PRELUDE}\n{script}");
+    let code = format!("{PY_USER}{PRELUDE}\n{script}");
     let mut args = opts.to_vec();
     args.extend_from_slice(&["moat-debian", "python3", "-c", &code]);
     same_as_runc_in(&args, &[])
@@ -231,7 +211,7 @@ print('connected')
 fn with_host_changes(rt: &str, dir: &Path, watch: &str, host: &dyn Fn(&str, u32)) -> String {
     let name = unique("moat-dcache-vol");
     let vol = format!("{}:/data", dir.display());
-    let code = format!("{PRELUDE}\n{STEP}\n{watch}");
+    let code = format!("{PY_USER}{PRELUDE}\n{STEP}\n{watch}");
     let rt_flag = format!("--runtime={rt}");
     let args = [
         "run",

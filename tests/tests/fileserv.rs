@@ -9,32 +9,12 @@
 
 use moat_tests::*;
 
-/// Python helpers: `user(label, f)` runs `f` as uid/gid 1000 in a child
-/// and prints `ok` or the errno's name.
-const PRELUDE: &str = r#"
-import ctypes, errno, fcntl, os, sys, threading, time
-def user(label, f):
-    pid = os.fork()
-    if pid == 0:
-        os.setgid(1000); os.setuid(1000)
-        try:
-            f(); os._exit(0)
-        except OSError as e:
-            os._exit(e.errno)
-    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-    print(label, 'ok' if code == 0 else errno.errorcode.get(code, code), flush=True)
-def readable(p):
-    return lambda: os.close(os.open(p, os.O_RDONLY))
-def t(label, f, *a):
-    try:
-        f(*a); print(label, 'ok')
-    except OSError as e:
-        print(label, errno.errorcode.get(e.errno, e.errno))
-"#;
+/// What the scripts import beside [`PY_USER`]'s helpers.
+const PRELUDE: &str = "import ctypes, fcntl, threading\n";
 
 fn python(opts: &[&str], script: &str) -> String {
     pytest_image();
-    let code = format!("{PRELUDE}\n{script}");
+    let code = format!("{PY_USER}{PRELUDE}\n{script}");
     let mut args = opts.to_vec();
     args.extend_from_slice(&["moat-pytest", "python3", "-c", &code]);
     same_as_runc_in(&args, &[])
@@ -219,7 +199,7 @@ print('flipped', 'LEAK' if leaked else 'clean')
 fn no_route_to_a_mount_table_shows_a_host_path() {
     pytest_image();
     let run = |rt: &str| {
-        let code = format!("{PRELUDE}\n{ROUTES}");
+        let code = format!("{PY_USER}{PRELUDE}\n{ROUTES}");
         let out = run_on(rt, &["moat-pytest", "python3", "-c", &code]);
         assert!(out.status.success(), "{rt}: {}", text(&out.stderr));
         text(&out.stdout)
@@ -275,7 +255,7 @@ except OSError as e:
 print('timer_list', 'UNMASKED' if open('/proc/timer_list').read() else 'masked')
 "#;
     pytest_image();
-    let code = format!("{PRELUDE}\n{script}");
+    let code = format!("{PY_USER}{PRELUDE}\n{script}");
     let out = run_on(
         &runtime(),
         &[
