@@ -220,7 +220,17 @@ impl<'a> Call<'a> {
         };
         self.as_caller(|| match f(dir, path) {
             Err(Errno::ENOENT) => match resolve::through_proc_self(dir, path, follow_last, ids)? {
-                Some((d, p)) => f(d.as_raw_fd(), &p),
+                // From the directory found, which is the worker's cwd for
+                // the retry: calls that take a path alone (truncate,
+                // statfs, xattrs, inotify) resolve from there too.
+                Some((d, p)) => {
+                    let back =
+                        sys::openat(libc::AT_FDCWD, c".", libc::O_PATH | libc::O_DIRECTORY, 0)?;
+                    sys::fchdir(d.as_raw_fd())?;
+                    let r = f(libc::AT_FDCWD, &p);
+                    sys::fchdir(back.as_raw_fd())?;
+                    r
+                }
                 None => Err(Errno::ENOENT),
             },
             other => other,

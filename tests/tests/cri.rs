@@ -517,3 +517,31 @@ fn share_process_namespace_shows_the_other_containers_processes() {
     assert!(!own.contains("sleep 3600"), "{own}");
     assert!(!own.contains("/pause"), "{own}");
 }
+
+/// A pod with no `seccompProfile` (containerd then applies none): moat's
+/// own policy is the only filter, and `listmount`/`statmount` (which under
+/// runc print the host's mount table) are ENOSYS.
+#[test]
+fn listmount_without_a_seccomp_profile_shows_no_host_path() {
+    let probe = static_c_binary("hack/probe/surface.c");
+    let dir = probe.parent().expect("the probe's directory").to_path_buf();
+    let mut cri = Cri::connect();
+    let mut pod = cri.run_pod();
+    let mut config = busybox("surface", &["sleep", "3600"]);
+    config.mounts = vec![k8s_cri::v1::Mount {
+        container_path: "/p".into(),
+        host_path: dir.to_string_lossy().into_owned(),
+        readonly: true,
+        ..Default::default()
+    }];
+    let id = cri.start_container(&mut pod, config);
+    let r = cri.exec_sync(&id, &["/p/surface", "mounts"]);
+    cri.finish(&pod);
+    let out = stdout(&r);
+    if is_moat_handler() {
+        assert_eq!(out.trim(), "listmount: errno=38", "{}", text(&r.stderr));
+    } else if !out.starts_with("listmount: errno=38") {
+        // runc, on a kernel with listmount: the host's paths.
+        assert!(out.contains("/var/lib") || out.contains("/dev/"), "{out}");
+    }
+}

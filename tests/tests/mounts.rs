@@ -152,7 +152,7 @@ fn mounts_moat_refuses() {
     }
     let script = "mkdir -p /mnt/t /mnt/u
          mount -t proc proc /mnt/t 2>&1; mount -t sysfs sysfs /mnt/t 2>&1
-         umount /proc/kcore 2>&1; mount -o remount,rw /proc/sys 2>&1; mount --bind /proc /mnt/t 2>&1
+         umount /proc/timer_list 2>&1; mount -o remount,rw /proc/sys 2>&1; mount --bind /proc /mnt/t 2>&1
          mount -t tmpfs none /mnt/t && mount --move /mnt/t /mnt/u 2>&1
          mount --rbind / /mnt/u 2>&1; mount --bind / /mnt/u && ls /mnt/u/proc | wc -l; echo done";
     let out = docker_run(&["--cap-add", "SYS_ADMIN", "busybox", "sh", "-c", script]);
