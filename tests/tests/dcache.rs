@@ -1,9 +1,9 @@
-//! The sentry's dentry cache must never let a workload see stale
-//! permissions or names: modes changed through a descriptor or another
-//! hard link, POSIX ACLs, names removed and made again, a path socket
-//! bound natively while a client polls for it, a volume changed from the
-//! host. Each script runs under moat and under runc; what it prints must
-//! be the same.
+//! No workload may see stale permissions or names (the kernel decides,
+//! as each call is made as its caller; an earlier design cached them in
+//! the sentry): modes changed through a descriptor or another hard link,
+//! POSIX ACLs, names removed and made again, a path socket bound natively
+//! while a client polls for it, a volume changed from the host. Each
+//! script runs under moat and under runc; what it prints must be the same.
 
 use moat_tests::*;
 use std::os::unix::fs::PermissionsExt;

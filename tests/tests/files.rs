@@ -1,6 +1,6 @@
-//! Path lookups the sentry resolves through the container's gofer (the
-//! stat family, readlink, access): what the workload sees must be what
-//! runc shows, and the gofer must be confined and die with its sentry.
+//! Path lookups the gofer performs as their caller (the stat family,
+//! readlink, access): what the workload sees must be what runc shows, and
+//! the gofer must be confined and die with its sentry.
 
 use moat_tests::*;
 use std::path::PathBuf;

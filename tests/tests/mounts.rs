@@ -1,7 +1,7 @@
-//! `chroot(2)`, `mount(2)` and `umount2(2)` inside the sandbox: the
-//! sentry checks them, the kernel runs them, and the sentry resolves a
-//! `chroot`ed process's paths from its new root and walks into what was
-//! mounted. What the workload sees must be what runc shows.
+//! `chroot(2)`, `mount(2)` and `umount2(2)` inside the sandbox: `chroot`
+//! is continued to the kernel and the gofer then serves the process from
+//! its new root; mounts are performed by the gofer on the objects it
+//! checked. What the workload sees must be what runc shows.
 
 use moat_tests::*;
 use std::sync::OnceLock;
