@@ -1,7 +1,7 @@
-//! The sentry's own allowlists. A notify thread reads pointers chosen by
-//! the workload, so it runs under a filter of its own (per thread, as
-//! Firecracker does) allowing only what serving a call needs; anything
-//! else fails with EPERM.
+//! moat's own processes' allowlists: the sentry's, the gofer's, and the
+//! stricter one of the sentry's thread that reads pointers chosen by the
+//! workload (the calls the gofer forwards: `NOTIFY_THREAD`), a filter of
+//! its own per thread, as Firecracker does; anything else fails with EPERM.
 
 use libc::sock_filter;
 
@@ -334,7 +334,7 @@ pub fn allowlist_filter(names: &[&str]) -> Result<Vec<sock_filter>, PolicyError>
 pub fn render_allowlists() -> String {
     format!(
         "sentry, every thread ({} calls, anything else EPERM):\n  {}\n\
-         sentry notify threads, on top ({} calls, anything else EPERM):\n  {}\n\
+         sentry threads that read workload memory (gofer-link), on top ({} calls, anything else EPERM):\n  {}\n\
          gofer ({} calls, anything else EPERM):\n  {}\n  with arguments: {}\n",
         SENTRY.len(),
         SENTRY.join(" "),
