@@ -177,7 +177,7 @@ impl<'a> Call<'a> {
     /// Run `f` as the caller: in its root and (when a path needs it) its
     /// cwd, with its credentials and umask; then back to the worker's own.
     pub fn as_caller<T>(&mut self, f: impl FnOnce() -> Result<T, Errno>) -> Result<T, Errno> {
-        let creds = self.caller()?.creds.clone();
+        self.caller()?;
         let proc = self.svc.proc().as_raw_fd();
         let root = if self.svc.chrooted() {
             caller_root(proc, self.tid)?
@@ -195,7 +195,8 @@ impl<'a> Call<'a> {
         self.pending()?;
         let moved = root.is_some() || cwd.is_some();
         let entered = enter(root.as_ref(), cwd.as_ref());
-        let worn = entered.and_then(|_| creds::wear(&self.svc.own, self.worn, &creds));
+        let creds = &self.caller.as_ref().ok_or(Errno::ESRCH)?.creds;
+        let worn = entered.and_then(|_| creds::wear(&self.svc.own, self.worn, creds));
         let result = worn.and_then(|_| f());
         self.leave(root.is_some(), moved)?;
         result

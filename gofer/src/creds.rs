@@ -33,8 +33,12 @@ pub struct Worn {
 /// effective capabilities (those the gofer holds: it keeps the
 /// container's) and its umask.
 pub fn wear(own: &Own, worn: &mut Worn, c: &Creds) -> Result<(), Errno> {
-    let ids = (c.fsuid, c.fsgid, c.groups.clone());
-    if worn.ids.as_ref() != Some(&ids) {
+    let same = worn
+        .ids
+        .as_ref()
+        .is_some_and(|(u, g, groups)| (*u, *g) == (c.fsuid, c.fsgid) && *groups == c.groups);
+    if !same {
+        let ids = (c.fsuid, c.fsgid, c.groups.clone());
         // Whatever fails half-way, nothing is taken as worn.
         worn.ids = None;
         sys::capset(own.effective | own.permitted, own.permitted)?;

@@ -84,16 +84,21 @@ pub fn gofer_path() -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Start the gofer of the container whose init is `init`.
-pub fn start(init: Pid, options: &Options) -> Result<Gofer> {
-    let path = gofer_path()?;
-    let (ours, theirs) = socketpair(
+/// The sentry's end and the gofer's of a new `SOCK_SEQPACKET` pair.
+fn channel() -> Result<(OwnedFd, OwnedFd)> {
+    socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
         None,
         SockFlag::SOCK_CLOEXEC,
     )
-    .context("gofer socket")?;
+    .context("gofer socket")
+}
+
+/// Start the gofer of the container whose init is `init`.
+pub fn start(init: Pid, options: &Options) -> Result<Gofer> {
+    let path = gofer_path()?;
+    let (ours, theirs) = channel()?;
     let fd = theirs.as_raw_fd();
     let sentry = nix::unistd::getpid().as_raw();
     let mut cmd = Command::new(&path);
@@ -144,13 +149,7 @@ pub fn start_sibling(init: Pid, sentry: Pid, options: &Options) -> Result<Gofer>
         .into_iter()
         .map(std::ffi::CString::new)
         .collect::<Result<_, _>>()?;
-    let (ours, theirs) = socketpair(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .context("gofer socket")?;
+    let (ours, theirs) = channel()?;
     let null = std::fs::OpenOptions::new()
         .read(true)
         .write(true)

@@ -6,8 +6,6 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use nix::errno::Errno;
-
 /// (dev, ino) of the pid namespace of host pid `pid`.
 pub fn pid_ns(pid: &str) -> Option<(u64, u64)> {
     let m = std::fs::metadata(format!("/proc/{pid}/ns/pid")).ok()?;
@@ -41,70 +39,6 @@ pub fn own_ids(tid: u32) -> Option<(u32, u32, u32)> {
     let host = s.lines().find_map(|l| l.strip_prefix("Tgid:"))?;
     let host = host.trim().parse().ok()?;
     Some((host, innermost(&s, "NStgid:")?, ns_pid(&s)?))
-}
-
-/// The host task whose file `path` names and the file's name, when the
-/// absolute container path `path` is `/proc/<pid>/<name>` or
-/// `/proc/<pid>/task/<tid>/<name>`, with `self`, `thread-self` and the
-/// `/proc/mounts` link (to `self/mounts`) as the caller's procfs reads
-/// them (`..` is taken lexically: nothing else under `/proc` that such a
-/// path crosses is a link). `ENOENT`: the pid names no task of the
-/// caller's pid namespace; `ELOOP`: `/proc/mounts` with `nofollow`
-/// (`O_NOFOLLOW`). `None`: not such a path.
-pub fn task_file(
-    caller: u32,
-    path: &[u8],
-    nofollow: bool,
-) -> Option<Result<(u32, Vec<u8>), Errno>> {
-    let (host, pid, tid) = own_ids(caller)?;
-    let mut at: Vec<Vec<u8>> = Vec::new();
-    let mut link_last = false;
-    for name in path.split(|&b| b == b'/') {
-        link_last = false;
-        let in_proc = at.len() == 1 && at[0] == b"proc";
-        match name {
-            b"" | b"." => {}
-            b".." => {
-                at.pop();
-            }
-            b"self" if in_proc => at.push(pid.to_string().into_bytes()),
-            b"thread-self" if in_proc => {
-                at.push(pid.to_string().into_bytes());
-                at.push(b"task".to_vec());
-                at.push(tid.to_string().into_bytes());
-            }
-            b"mounts" if in_proc => {
-                at.push(pid.to_string().into_bytes());
-                at.push(b"mounts".to_vec());
-                link_last = true;
-            }
-            _ => at.push(name.to_vec()),
-        }
-    }
-    let number = |n: &[u8]| -> Option<u32> { std::str::from_utf8(n).ok()?.parse().ok() };
-    let (p, t, name) = match at.as_slice() {
-        [proc, p, name] if proc == b"proc" => (number(p)?, None, name),
-        [proc, p, task, t, name] if proc == b"proc" && task == b"task" => {
-            (number(p)?, Some(number(t)?), name)
-        }
-        _ => return None,
-    };
-    if link_last && nofollow {
-        return Some(Err(Errno::ELOOP));
-    }
-    let process = || {
-        if p == pid {
-            Some(host)
-        } else {
-            host_process(caller, p)
-        }
-    };
-    let task = match t {
-        None if p == pid => Some(host),
-        None => host_task(caller, p),
-        Some(t) => process().and_then(|h| host_thread(h, t)),
-    };
-    Some(task.map(|h| (h, name.clone())).ok_or(Errno::ENOENT))
 }
 
 /// The host processes of the pid namespace of host task `caller`.
@@ -162,27 +96,5 @@ mod tests {
         assert_eq!(host_process(me, pid), Some(me));
         assert_eq!(host_thread(me, tid), Some(me));
         assert_eq!(host_process(me, u32::MAX), None);
-    }
-
-    #[test]
-    fn paths_name_tasks() {
-        let me = std::process::id();
-        let file = |p: &str| task_file(me, p.as_bytes(), false);
-        let mine = Some(Ok((me, b"mountinfo".to_vec())));
-        assert_eq!(file("/proc/self/mountinfo"), mine);
-        assert_eq!(file("/proc/thread-self/mountinfo"), mine);
-        assert_eq!(file(&format!("/proc/{me}/task/{me}/mountinfo")), mine);
-        assert_eq!(file("/proc/./self/../self/mountinfo"), mine);
-        assert_eq!(file("/proc/mounts"), Some(Ok((me, b"mounts".to_vec()))));
-        let nofollow = |p: &str| task_file(me, p.as_bytes(), true);
-        assert_eq!(nofollow("/proc/mounts"), Some(Err(Errno::ELOOP)));
-        assert_eq!(
-            nofollow("/proc/self/mounts"),
-            Some(Ok((me, b"mounts".to_vec())))
-        );
-        assert_eq!(file("/proc/4294967295/mounts"), Some(Err(Errno::ENOENT)));
-        assert_eq!(file("/proc/meminfo"), None);
-        assert_eq!(file("/proc/sys/kernel/mounts"), None);
-        assert_eq!(file("/etc/self/mounts"), None);
     }
 }
