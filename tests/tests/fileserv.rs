@@ -222,7 +222,7 @@ fn no_route_to_a_mount_table_shows_a_host_path() {
 }
 
 /// With CAP_SYS_ADMIN, a second thread flips the target of a remount and
-/// an umount after any check: `/proc/sys` never becomes writable and the
+/// an umount after any check, and symlinks name the same targets: `/proc/sys` never becomes writable and the
 /// mask on `/proc/timer_list` stays (runc, which checks nothing, would
 /// allow both: this is moat's own promise).
 #[test]
@@ -247,6 +247,12 @@ while time.time() < end:
     libc.mount(None, buf, None, MS_REMOUNT | MS_BIND, None)
     libc.umount2(buf, MNT_DETACH)
 stop = True
+# The same targets by another spelling: symlinks to them.
+os.symlink('/proc/sys', '/srv/sys'); os.symlink('/proc/timer_list', '/srv/tl')
+for label, r in (('symlink remount', libc.mount(None, b'/srv/sys', None, MS_REMOUNT | MS_BIND, None)),
+                 ('symlink umount', libc.umount2(b'/srv/tl', 0)),
+                 ('symlink bind', libc.mount(b'/srv/sys', b'/srv/x', None, MS_BIND, None))):
+    print(label, 'ok' if r == 0 else errno.errorcode[ctypes.get_errno()])
 try:
     open('/proc/sys/kernel/core_pattern', 'w').write('|/x')
     print('proc/sys WRITABLE')
@@ -274,4 +280,10 @@ print('timer_list', 'UNMASKED' if open('/proc/timer_list').read() else 'masked')
         text(&out.stderr)
     );
     assert!(stdout.contains("timer_list masked"), "{stdout}");
+    for route in ["symlink remount", "symlink umount", "symlink bind"] {
+        assert!(
+            stdout.contains(&format!("{route} EPERM")),
+            "{route}: {stdout}"
+        );
+    }
 }
