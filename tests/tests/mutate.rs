@@ -490,7 +490,6 @@ xattrs('/v/shared', '/v/open', '/tmp/px', '/tmp/lx', '/ro/shared')
 /// The calls really go to the gofer: with it dead, they fail with EIO and
 /// change nothing; and device nodes stay refused.
 #[test]
-#[ignore = "known failure (issue 13 note): after the gofer dies, a third docker exec finds the sentry gone"]
 fn without_the_gofer_mutating_calls_fail_with_eio() {
     setup();
     if !is_moat() {

@@ -25,7 +25,7 @@ use crate::notify::{self, Dispatch};
 pub struct Link {
     sock: OwnedFd,
     /// The sentry's copy of each listener the gofer serves, by number.
-    listeners: Mutex<HashMap<u32, OwnedFd>>,
+    listeners: Mutex<HashMap<u32, Arc<OwnedFd>>>,
     next: AtomicU32,
     gone: AtomicBool,
     kernel: Arc<Kernel>,
@@ -55,13 +55,13 @@ impl Link {
         let id = self.next.fetch_add(1, Ordering::SeqCst);
         if self.gone.load(Ordering::SeqCst) {
             // The link's thread receives on it (`take_over`).
-            map.insert(id, listener);
+            map.insert(id, Arc::new(listener));
             return Ok(());
         }
         let m = Message::Serve(Serve { listener: id });
         moat_goferproto::send(self.sock.as_fd(), &m.encode(), Some(listener.as_fd()))
             .context("sending a listener to the gofer")?;
-        map.insert(id, listener);
+        map.insert(id, Arc::new(listener));
         Ok(())
     }
 
@@ -98,7 +98,7 @@ impl Link {
                         notify::answer(
                             &self.kernel,
                             &self.dispatch,
-                            l,
+                            l.as_raw_fd(),
                             &Notif::from_bytes(&f.notif),
                         );
                     }
@@ -110,9 +110,17 @@ impl Link {
         self.take_over();
     }
 
-    fn listener(&self, id: u32) -> Option<RawFd> {
+    fn listener(&self, id: u32) -> Option<Arc<OwnedFd>> {
         let map = self.listeners.lock().ok()?;
-        map.get(&id).map(|l| l.as_raw_fd())
+        map.get(&id).cloned()
+    }
+
+    /// The listeners still in use, without holding the map's lock while
+    /// they are served (a new exec's `serve` must not wait for that).
+    fn live(&self) -> Option<Vec<Arc<OwnedFd>>> {
+        let mut map = self.listeners.lock().ok()?;
+        map.retain(|_, l| !hung_up(l));
+        Some(map.values().cloned().collect())
     }
 
     /// Answer an open with the sentry's copy of a `/proc` file.
@@ -120,6 +128,7 @@ impl Link {
         let Some(l) = self.listener(s.listener) else {
             return;
         };
+        let l = l.as_raw_fd();
         let file = crate::procfs::open(&self.kernel, s.tid, &s.path);
         let sent = match file {
             Ok(fd) if ioctl::id_valid(l, s.id) => {
@@ -148,27 +157,21 @@ impl Link {
     fn take_over(&self) {
         tracing::error!("the gofer is gone: file calls fail with EIO");
         self.gone.store(true, Ordering::SeqCst);
-        loop {
-            let ready: Vec<RawFd> = {
-                let Ok(mut map) = self.listeners.lock() else {
-                    return;
-                };
-                map.retain(|_, l| !hung_up(l));
-                let mut fds: Vec<PollFd> = map
-                    .values()
-                    .map(|l| PollFd::new(l.as_fd(), PollFlags::POLLIN))
-                    .collect();
-                if poll(&mut fds, PollTimeout::from(100u8)).is_err() {
-                    Vec::new()
-                } else {
-                    let raw: Vec<RawFd> = map.values().map(|l| l.as_raw_fd()).collect();
-                    fds.iter()
-                        .zip(raw)
-                        .filter(|(f, _)| f.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)))
-                        .map(|(_, l)| l)
-                        .collect()
-                }
-            };
+        while let Some(live) = self.live() {
+            let mut fds: Vec<PollFd> = live
+                .iter()
+                .map(|l| PollFd::new(l.as_fd(), PollFlags::POLLIN))
+                .collect();
+            if poll(&mut fds, PollTimeout::from(100u8)).is_err() {
+                continue;
+            }
+            let ready: Vec<RawFd> = fds
+                .iter()
+                .zip(&live)
+                .filter(|(f, _)| f.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)))
+                .map(|(_, l)| l.as_raw_fd())
+                .collect();
+            drop(fds);
             for l in ready {
                 if let Ok(n) = ioctl::recv(l) {
                     notify::answer(&self.kernel, &self.dispatch, l, &n);
