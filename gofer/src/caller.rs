@@ -98,8 +98,8 @@ fn parse(text: &str) -> Option<Caller> {
                 (c.creds.rgid, c.creds.fsgid) = (*v.first()?, *v.get(3)?);
             }
             "Groups" => c.creds.groups = nums().collect::<Option<_>>()?,
-            "NStgid" => c.ns_tgid = nums().last()??,
-            "NSpid" => c.ns_tid = nums().last()??,
+            "NStgid" => c.ns_tgid = nums().next_back()??,
+            "NSpid" => c.ns_tid = nums().next_back()??,
             "CapPrm" => c.creds.permitted = u64::from_str_radix(value.trim(), 16).ok()?,
             "CapEff" => c.creds.effective = u64::from_str_radix(value.trim(), 16).ok()?,
             _ => continue,

@@ -17,8 +17,11 @@ const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 /// `/sys` for the read-only bind of `/proc/sys` onto itself).
 #[derive(Default)]
 pub struct ProcMounts {
-    points: Mutex<HashMap<u64, (Vec<u8>, Vec<u8>)>>,
+    points: Mutex<Points>,
 }
+
+/// Mount id to (mount point, the procfs directory it shows).
+type Points = HashMap<u64, (Vec<u8>, Vec<u8>)>;
 
 impl ProcMounts {
     /// The path below its procfs mount of `fd` when the sentry writes
@@ -56,7 +59,7 @@ impl ProcMounts {
 }
 
 /// Every procfs mount of the calling thread's mount table.
-fn read_points(proc: BorrowedFd) -> Option<HashMap<u64, (Vec<u8>, Vec<u8>)>> {
+fn read_points(proc: BorrowedFd) -> Option<Points> {
     let fd = sys::openat(
         proc.as_raw_fd(),
         c"thread-self/mountinfo",

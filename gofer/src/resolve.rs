@@ -73,7 +73,7 @@ pub fn through_proc_self(
             break todo_path(&mut todo);
         };
         let link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
-        if is_last && !(link && !magic(&cur)) {
+        if is_last && (!link || magic(&cur)) {
             break name;
         }
         // procfs's links below its root are magic (`fd/N`, `exe`, `cwd`,

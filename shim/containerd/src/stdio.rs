@@ -95,8 +95,8 @@ pub fn open(p: &Paths) -> Result<Opened> {
 fn set_blocking(f: &File) -> Result<()> {
     // SAFETY: fcntl on a descriptor `f` owns, changing only its flags.
     let flags = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETFL) };
-    // SAFETY: as above.
     if flags < 0
+        // SAFETY: as above.
         || unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0
     {
         return Err(Error::last_os_error());

@@ -18,8 +18,8 @@ pub fn sys(nr: libc::c_long, a: [libc::c_long; 3]) -> libc::c_long {
 fn run_checks(checks: &[Check]) -> i32 {
     for (i, c) in checks.iter().enumerate() {
         let r = (c.call)();
-        // SAFETY: reading this thread's errno.
         let e = if r < 0 {
+            // SAFETY: reading this thread's errno.
             unsafe { *libc::__errno_location() }
         } else {
             0
