@@ -1,23 +1,23 @@
-//! The workers of one listener, leader and followers: one idle worker
-//! (the leader) waits on the gofer's copy of the listener (poll, then
-//! `SECCOMP_IOCTL_NOTIF_RECV`), the others wait to lead. The leader that
-//! receives a call hands the lead to a follower and serves the call
-//! itself: no hand-off of the call between threads. Only the leader
-//! polls, so the kernel's synchronous wake-up (`SYNC_WAKE_UP`) runs it on
-//! the caller's CPU, and no idle worker ever sleeps inside `RECV` (whose
-//! wake-ups are not synchronous). When the last idle worker takes a call,
-//! a new one is started, so a call that blocks (a FIFO, a lease break, a
-//! slow volume) blocks only its caller; up to [`MAX_WORKERS`] per
-//! listener. When no process uses the filter any more (`POLLHUP`), the
-//! workers end.
+//! The workers of one listener. Every idle worker waits in `epoll_wait`
+//! on the pool's epoll instance, which watches the gofer's copy of the
+//! listener one-shot: a notification wakes exactly one worker, which
+//! receives it (`SECCOMP_IOCTL_NOTIF_RECV`), re-arms the watch and serves
+//! the call itself. The re-arm wakes another idle worker only if another
+//! call is already waiting, so a lone caller costs one wake-up each way
+//! and no hand-off between workers. When the last idle worker takes a
+//! call, a new one is started, so a call that blocks (a FIFO, a lease
+//! break, a slow volume) blocks only its caller; up to [`MAX_WORKERS`]
+//! per listener. When no process uses the filter any more (`EPOLLHUP`),
+//! an eventfd the epoll instance also watches ends every worker.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 
 use moat_notify::ioctl;
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+use nix::sys::eventfd::EventFd;
 
 use crate::call::{Call, Poisoned, Reply};
 use crate::service::Service;
@@ -28,16 +28,21 @@ pub const MAX_WORKERS: usize = 256;
 /// A worker needs little stack: no recursion, paths on the heap.
 const STACK: usize = 256 * 1024;
 
+/// The epoll instance's two sources.
+const LISTENER: u64 = 0;
+const CLOSED: u64 = 1;
+
 struct Pool {
     svc: Arc<Service>,
     listener: OwnedFd,
     id: u32,
+    epoll: Epoll,
+    /// Written once the listener hangs up; level-triggered, so every
+    /// waiting worker sees it.
+    closing: EventFd,
     idle: AtomicUsize,
     total: AtomicUsize,
     closed: AtomicBool,
-    /// Whether a worker leads (waits on the listener).
-    lead: Mutex<bool>,
-    turn: Condvar,
 }
 
 /// Serve `listener` (the sentry's number `id`) with a pool of workers.
@@ -45,17 +50,35 @@ pub fn start(svc: Arc<Service>, listener: OwnedFd, id: u32) {
     if let Err(e) = ioctl::set_sync_wakeup(listener.as_raw_fd()) {
         tracing::debug!("synchronous wake-up unavailable: {e}");
     }
-    let pool = Arc::new(Pool {
+    let pool = match watch(svc, listener, id) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            tracing::error!("watching a seccomp listener: {e}");
+            return;
+        }
+    };
+    spawn(&pool);
+}
+
+fn watch(svc: Arc<Service>, listener: OwnedFd, id: u32) -> Result<Pool, Errno> {
+    let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
+    let closing = EventFd::new()?;
+    epoll.add(listener.as_fd(), armed())?;
+    epoll.add(closing.as_fd(), EpollEvent::new(EpollFlags::EPOLLIN, CLOSED))?;
+    Ok(Pool {
         svc,
         listener,
         id,
+        epoll,
+        closing,
         idle: AtomicUsize::new(0),
         total: AtomicUsize::new(0),
         closed: AtomicBool::new(false),
-        lead: Mutex::new(false),
-        turn: Condvar::new(),
-    });
-    spawn(&pool);
+    })
+}
+
+fn armed() -> EpollEvent {
+    EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLONESHOT, LISTENER)
 }
 
 fn spawn(pool: &Arc<Pool>) {
@@ -91,64 +114,47 @@ fn work(pool: &Arc<Pool>) {
     }
     let mut worn = crate::creds::Worn::default();
     while let Some(n) = next(pool) {
-        if pool.idle.load(Ordering::SeqCst) == 0 {
-            spawn(pool);
-        }
         serve(pool, &n, &mut worn);
     }
 }
 
 /// The next notification, or `None` once the listener is done.
-fn next(pool: &Pool) -> Option<ioctl::Notif> {
+fn next(pool: &Arc<Pool>) -> Option<ioctl::Notif> {
     pool.idle.fetch_add(1, Ordering::SeqCst);
-    let got = lead(pool).and_then(|()| {
-        let n = receive(pool);
-        step_down(pool);
-        n
-    });
-    pool.idle.fetch_sub(1, Ordering::SeqCst);
+    let got = receive(pool);
+    if pool.idle.fetch_sub(1, Ordering::SeqCst) == 1 && got.is_some() {
+        spawn(pool);
+    }
     got
 }
 
-/// Wait to lead; `None` once the pool is closed.
-fn lead(pool: &Pool) -> Option<()> {
-    let mut leading = pool.lead.lock().ok()?;
-    while *leading && !pool.closed.load(Ordering::SeqCst) {
-        leading = pool.turn.wait(leading).ok()?;
-    }
-    if pool.closed.load(Ordering::SeqCst) {
-        return None;
-    }
-    *leading = true;
-    Some(())
-}
-
-fn step_down(pool: &Pool) {
-    if let Ok(mut leading) = pool.lead.lock() {
-        *leading = false;
-    }
-    pool.turn.notify_one();
-}
-
-/// As the leader: poll, then receive.
+/// Wait for the listener, receive, and re-arm it for the next worker.
 fn receive(pool: &Pool) -> Option<ioctl::Notif> {
-    loop {
-        let mut fds = [PollFd::new(pool.listener.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::NONE) {
+    let mut events = [EpollEvent::empty()];
+    while !pool.closed.load(Ordering::SeqCst) {
+        match pool.epoll.wait(&mut events, EpollTimeout::NONE) {
+            Ok(0) | Err(Errno::EINTR) => continue,
             Ok(_) => {}
-            Err(Errno::EINTR) => continue,
             Err(e) => {
-                tracing::error!("polling a seccomp listener: {e}");
+                tracing::error!("waiting on a seccomp listener: {e}");
                 return close(pool);
             }
         }
-        let ready = fds[0].revents().unwrap_or(PollFlags::empty());
-        if !ready.contains(PollFlags::POLLIN) {
+        let ev = events[0];
+        if ev.data() == CLOSED {
+            return None;
+        }
+        if !ev.events().contains(EpollFlags::EPOLLIN) {
             return close(pool);
         }
-        match ioctl::recv(pool.listener.as_raw_fd()) {
+        let got = ioctl::recv(pool.listener.as_raw_fd());
+        if let Err(e) = pool.epoll.modify(pool.listener.as_fd(), &mut armed()) {
+            tracing::error!("re-arming a seccomp listener: {e}");
+            return close(pool);
+        }
+        match got {
             Ok(n) => return Some(n),
-            // The caller vanished between poll and recv, or a signal.
+            // The caller vanished between the wake-up and recv, or a signal.
             Err(Errno::ENOENT | Errno::EINTR) => continue,
             Err(e) => {
                 tracing::error!("receiving a seccomp notification: {e}");
@@ -156,12 +162,15 @@ fn receive(pool: &Pool) -> Option<ioctl::Notif> {
             }
         }
     }
+    None
 }
 
 /// No process uses the filter any more: end every worker.
 fn close(pool: &Pool) -> Option<ioctl::Notif> {
     pool.closed.store(true, Ordering::SeqCst);
-    pool.turn.notify_all();
+    if let Err(e) = pool.closing.write(1) {
+        tracing::error!("ending a listener's workers: {e}");
+    }
     None
 }
 
