@@ -2,7 +2,7 @@
 # Install the Debian packages moat's quick start and tests need (idempotent).
 . "$(dirname "$0")/lib.sh"
 need_root
-pkgs=(containerd containernetworking-plugins protobuf-compiler docker.io runc runsc busybox-static debootstrap strace jq gcc libc6-dev iproute2 procps)
+pkgs=(containerd containernetworking-plugins protobuf-compiler docker.io runc runsc busybox-static debootstrap strace jq gcc libc6-dev iproute2 procps stress-ng)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -64,7 +64,10 @@ fn watch(svc: Arc<Service>, listener: OwnedFd, id: u32) -> Result<Pool, Errno> {
     let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
     let closing = EventFd::new()?;
     epoll.add(listener.as_fd(), armed())?;
-    epoll.add(closing.as_fd(), EpollEvent::new(EpollFlags::EPOLLIN, CLOSED))?;
+    epoll.add(
+        closing.as_fd(),
+        EpollEvent::new(EpollFlags::EPOLLIN, CLOSED),
+    )?;
     Ok(Pool {
         svc,
         listener,

@@ -272,6 +272,13 @@ pub fn normalize(r: &LinuxResources) -> LinuxResources {
     }
     if let Some(mut rules) = r.devices().clone() {
         rules.extend(default_device_rules());
+        for d in &mut rules {
+            // An absent major or minor means any (`*`); cgroups-rs writes
+            // an absent one as 0, so `c 136:* rwm` (every pty) would
+            // allow /dev/pts/0 alone. -1 is its spelling of `*`.
+            d.set_major(Some(d.major().unwrap_or(-1)));
+            d.set_minor(Some(d.minor().unwrap_or(-1)));
+        }
         r.set_devices(Some(rules));
     }
     if let Some(mut c) = r.cpu().clone() {
@@ -292,6 +299,21 @@ pub fn normalize(r: &LinuxResources) -> LinuxResources {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_absent_major_or_minor_is_any_device() {
+        let r: LinuxResources = serde_json::from_str(
+            r#"{"devices": [{"allow": false, "access": "rwm"},
+                {"allow": true, "type": "c", "major": 136, "access": "rwm"}]}"#,
+        )
+        .unwrap();
+        let rules = normalize(&r).devices().clone().unwrap();
+        assert_eq!((rules[0].major(), rules[0].minor()), (Some(-1), Some(-1)));
+        assert_eq!((rules[1].major(), rules[1].minor()), (Some(136), Some(-1)));
+        assert!(rules
+            .iter()
+            .all(|d| d.major().is_some() && d.minor().is_some()));
+    }
 
     fn spec_with(path: Option<&str>) -> Spec {
         let mut spec = Spec::default();
