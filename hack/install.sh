@@ -8,7 +8,7 @@ cd "$MOAT_REPO"
 prefix=${MOAT_PREFIX:-/usr/local/bin}
 name=${MOAT_RUNTIME_NAME:-moat}
 log "building moat (release)"
-cargo build --release --quiet -p moat-shim -p moat-sentry -p moat-containerd-shim -p moat-gofer
+cargo build --release --quiet -p moat-cli -p moat-sentry -p moat-containerd-shim -p moat-gofer
 mkdir -p "$prefix"
 for bin in moat moat-sentry containerd-shim-moat-v1 moat-gofer; do
   # Copy then rename: running sentries keep the old file.

@@ -25,7 +25,7 @@ done
 bins=(moat moat-sentry moat-gofer containerd-shim-moat-v1)
 cd "$repo"
 if [ "$build" = 1 ]; then
-  cargo build --release --quiet -p moat-shim -p moat-sentry -p moat-containerd-shim -p moat-gofer
+  cargo build --release --quiet -p moat-cli -p moat-sentry -p moat-containerd-shim -p moat-gofer
 fi
 for b in "${bins[@]}"; do
   [ -x "target/release/$b" ] || { echo "error: target/release/$b missing (drop --no-build)" >&2; exit 1; }

@@ -11,7 +11,7 @@ use toml_edit::{value, DocumentMut, Item, Table};
 
 /// The shim containerd starts for this handler (`containerd-shim-moat-v1`).
 pub const RUNTIME_TYPE: &str = "io.containerd.moat.v1";
-/// What the shim expects in `options.TypeUrl` (shim/containerd/src/options.rs).
+/// What the shim expects in `options.TypeUrl` (shim/src/options.rs).
 pub const OPTIONS_TYPE_URL: &str = "io.containerd.moat.v1.options";
 /// The comment `install` puts above the handler's table.
 const MARK: &str =
