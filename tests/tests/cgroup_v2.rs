@@ -5,7 +5,7 @@
 //! left free (hugetlb here), so these tests cover the cgroup itself, its
 //! processes, device rules (an eBPF program on v2), hugetlb, removal, and
 //! the error for a controller v2 lacks; the memory, cpu and pids limits
-//! on v2 need a v2-only machine (README, limitations).
+//! on v2 need a v2-only machine (docs/limitations.md).
 
 use moat_tests::*;
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 //! the tests see. Each test case's outcome under moat is compared with
 //! runc's; a case that does worse under moat (fails, errors or goes missing
 //! where runc's did not, or skips where runc's passed) must be in
-//! `MOAT_ONLY`, with its reason, mirrored in the README (Tests).
+//! `MOAT_ONLY`, with its reason, mirrored in docs/testing.md.
 //!
 //! Every module as both users takes about 3.5 minutes (runc 98 s, moat
 //! 119 s on 2 cores); `MOAT_CPYTHON=test_os,test_io` runs just those.

@@ -336,7 +336,7 @@ pub fn allowlist_filter(names: &[&str]) -> Result<Vec<sock_filter>, PolicyError>
     a.finish()
 }
 
-/// The allowlists as text (`moat policy --sentry`).
+/// The allowlists as text (`moat policy`).
 pub fn render_allowlists() -> String {
     format!(
         "sentry, every thread ({} calls, anything else EPERM):\n  {}\n\

@@ -100,7 +100,7 @@ pub fn mount_one(root: &Root, m: &Mount, cpus: &[usize]) -> Result<()> {
         )
     };
     if typ == "cgroup" || typ == "cgroup2" {
-        // No cgroup view yet: an empty, read-only directory (see README limitations).
+        // No cgroup view yet: an empty, read-only directory (see docs/limitations.md).
         return mount_fs(
             root,
             dest,
