@@ -101,19 +101,6 @@ impl<'a> Call<'a> {
         self.caller.as_ref().ok_or(Errno::ESRCH)
     }
 
-    /// Check as `access(2)` does without `AT_EACCESS`: with the caller's
-    /// real ids, and its permitted capabilities if that is root, none
-    /// otherwise.
-    pub fn use_real_ids(&mut self) -> Result<(), Errno> {
-        self.caller()?;
-        if let Some(c) = self.caller.as_mut() {
-            let cr = &mut c.creds;
-            (cr.fsuid, cr.fsgid) = (cr.ruid, cr.rgid);
-            cr.effective = if cr.ruid == 0 { cr.permitted } else { 0 };
-        }
-        Ok(())
-    }
-
     /// Wear capability `cap` too for this call (one the kernel asks of an
     /// opener the worker stood in for).
     pub fn add_capability(&mut self, cap: u32) -> Result<(), Errno> {
@@ -257,13 +244,8 @@ impl<'a> Call<'a> {
         Ok(())
     }
 
-    /// Write a value to the caller (a stat buffer...), while its call is
-    /// pending: a thread that died since cannot have its id reused yet.
-    pub fn write<T: Copy>(&self, addr: u64, value: &T) -> Result<(), Errno> {
-        self.pending()?;
-        mem::write_value(self.tid, addr, value)
-    }
-
+    /// Write to the caller while its call is pending: a thread that died
+    /// since cannot have its id reused yet.
     pub fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         self.pending()?;
         mem::write(self.tid, addr, data)

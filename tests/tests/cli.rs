@@ -197,15 +197,16 @@ fn strace_flag_logs_intercepted_calls_without_debug_noise() {
     assert!(!logged.contains("level=debug"), "{logged}");
 }
 
-/// Path lookups of the stat family are performed by the gofer, which logs
-/// to the sentry's log: `--strace` shows them answered (a value), not
-/// handed back to the kernel (`(native)`).
+/// The gofer logs to the sentry's log: `--strace` shows a stat continued
+/// to the kernel (`(native)`: it answers metadata reads as the caller)
+/// and an open answered with a descriptor the gofer opened (`(fd)`).
 #[test]
-fn strace_shows_stat_answered_by_the_gofer() {
+fn strace_shows_stat_continued_and_open_answered_by_the_gofer() {
     let b = bundle("strace-stat");
     let mut spec = spec_json();
     spec["process"]["terminal"] = false.into();
-    spec["process"]["args"] = serde_json::json!(["stat", "/etc/passwd"]);
+    spec["process"]["args"] =
+        serde_json::json!(["sh", "-c", "stat /etc/passwd && cat /etc/passwd"]);
     std::fs::write(b.join("config.json"), spec.to_string()).unwrap();
     let root = std::env::temp_dir().join(unique("moat-root-strace-stat"));
     let log = std::env::temp_dir()
@@ -222,18 +223,20 @@ fn strace_shows_stat_answered_by_the_gofer() {
     let _ = std::fs::remove_file(&log);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("/etc/passwd"),
+        text(&out.stdout).contains("root:x:0:0"),
         "{}",
         text(&out.stdout)
     );
-    assert!(
+    let shown = |call: &str, result: &str| {
         logged
             .lines()
-            .any(|l| (l.contains("newfstatat(") || l.contains("statx("))
-                && l.contains("= 0")
-                && !l.contains("(native)")),
+            .any(|l| l.contains(call) && l.contains(result))
+    };
+    assert!(
+        shown("newfstatat(", "(native)") || shown("statx(", "(native)"),
         "{logged}"
     );
+    assert!(shown("open", "(fd)"), "{logged}");
 }
 
 #[test]

@@ -15,7 +15,15 @@ pub fn served_by_sentry(handler: &str) -> bool {
 /// (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`): the kernel checks them as the
 /// caller and the sandbox decides nothing (`gofer/src/calls/native.rs`).
 /// The sentry continues them too once a gofer is gone.
-pub const CONTINUED_MODULES: &[&str] = &["chdir", "chroot", "unix", "fdattr", "exec"];
+///
+/// The metadata reads (`stat`, `statfs`, `readlink`, `access`) are here:
+/// a worker would make the same call as the caller, in the same mount
+/// namespace and root, and nothing the sandbox synthesises has metadata
+/// of its own (a synthetic `/proc` file is decided when it is opened), so
+/// the kernel answers them for the caller itself, `/proc/self` included.
+pub const CONTINUED_MODULES: &[&str] = &[
+    "chdir", "chroot", "unix", "fdattr", "exec", "stat", "statfs", "readlink", "access",
+];
 
 /// Are calls routed to `handler` continued to the kernel?
 pub fn continued(handler: &str) -> bool {

@@ -6,7 +6,6 @@
 //! back. The calls the policy routes to the sentry's modules
 //! ([`moat_policy::server`]) are forwarded to it.
 
-mod access;
 mod attr;
 mod create;
 mod inotify;
@@ -14,9 +13,7 @@ mod link;
 mod mount;
 mod native;
 mod open;
-mod readlink;
 mod rename;
-mod stat;
 mod unlink;
 mod utimes;
 mod xattr;
@@ -60,20 +57,10 @@ pub fn table() -> Result<Vec<Option<(&'static str, Handler)>>> {
 
 fn handler(module: &str, name: &str) -> Option<Handler> {
     Some(match (module, name) {
-        ("stat", "stat") => stat::stat,
-        ("stat", "lstat") => stat::lstat,
-        ("stat", "newfstatat") => stat::newfstatat,
-        ("stat", "statx") => stat::statx,
-        ("statfs", "statfs") => stat::statfs,
         ("open", "open") => open::open,
         ("open", "openat") => open::openat,
         ("open", "openat2") => open::openat2,
         ("open", "creat") => open::creat,
-        ("access", "access") => access::access,
-        ("access", "faccessat") => access::faccessat,
-        ("access", "faccessat2") => access::faccessat2,
-        ("readlink", "readlink") => readlink::readlink,
-        ("readlink", "readlinkat") => readlink::readlinkat,
         ("mkdir", "mkdir") => create::mkdir,
         ("mkdir", "mkdirat") => create::mkdirat,
         ("mknod", "mknod") => create::mknod,
