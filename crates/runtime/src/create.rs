@@ -131,6 +131,9 @@ fn create_child(rt: &Runtime, id: &str, opts: &CreateOpts) -> Result<(ContainerS
     let cgroup = wants_cgroup(&bundle.spec)
         .then(|| crate::cgroup::path_of(&bundle.spec, id, rt.systemd_cgroup))
         .transpose()?;
+    if let Some(path) = &cgroup {
+        state::write_atomic(&dir.join(state::PENDING_CGROUP), path.as_bytes())?;
+    }
     let mut cgroup_guard = CgroupGuard(cgroup.clone());
     let mut child = spawn_sentry(
         rt,

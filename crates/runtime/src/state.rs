@@ -12,6 +12,9 @@ use crate::proc::{self, ProcId};
 use crate::{Error, Result, Runtime};
 
 pub const STATE_FILE: &str = "state.json";
+/// The cgroup a create is about to make, written before its sentry starts:
+/// a front end killed half-way (a shim's SIGKILL) leaves it for `delete`.
+pub const PENDING_CGROUP: &str = "cgroup.pending";
 pub const CONTROL_SOCKET: &str = "sentry.sock";
 
 /// OCI status of a container.
@@ -192,6 +195,9 @@ pub(crate) fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
         Err(Error::NotFound(_)) if dir.exists() => None,
         Err(e) => return Err(e),
     };
+    if st.is_none() {
+        remove_pending_cgroup(&dir)?;
+    }
     if let Some(st) = &st {
         if matches!(st.status, Status::Running | Status::Paused) && !force {
             return Err(Error::WrongState {
@@ -218,6 +224,16 @@ pub(crate) fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
     fs::remove_dir_all(&dir).map_err(|e| Error::io(format!("removing {}", dir.display()), e))
 }
 
+/// The cgroup a create that died half-way recorded before starting its
+/// sentry ([`PENDING_CGROUP`]): the sentry joined (made) it, and nothing
+/// else names it. Whatever is in it is killed.
+fn remove_pending_cgroup(dir: &Path) -> Result<()> {
+    let Ok(path) = fs::read_to_string(dir.join(PENDING_CGROUP)) else {
+        return Ok(());
+    };
+    crate::cgroup::Cgroup::open(&path)?.destroy(&path)
+}
+
 /// Hooks the front end runs (poststart after `start`, poststop once the
 /// container is gone): failures are logged, not fatal (runtime spec).
 pub(crate) fn run_hooks(st: &ContainerState, point: crate::hooks::Point, status: &str) {
@@ -238,6 +254,32 @@ pub(crate) fn run_hooks(st: &ContainerState, point: crate::hooks::Point, status:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A front end killed between starting the sentry and saving the
+    /// state leaves a directory with only the pending cgroup's name:
+    /// `delete` removes that cgroup (and kills what is in it) too.
+    #[test]
+    fn delete_removes_the_cgroup_of_a_create_that_died_half_way() {
+        let root = std::env::temp_dir().join(format!("moat-state-{}", std::process::id()));
+        let rt = Runtime::new(&root);
+        let dir = rt.container_dir("half").unwrap();
+        fs::create_dir_all(&dir).unwrap();
+        let path = format!("moat-unit-{}/half", std::process::id());
+        write_atomic(&dir.join(PENDING_CGROUP), path.as_bytes()).unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let cg = crate::cgroup::Cgroup::create(&path, child.id()).unwrap();
+        assert!(cg.exists());
+        delete(&rt, "half", true).unwrap();
+        assert!(!dir.exists());
+        assert!(!crate::cgroup::Cgroup::open(&path).unwrap().exists());
+        assert!(child.wait().is_ok());
+        let parent = format!("moat-unit-{}", std::process::id());
+        let _ = crate::cgroup::Cgroup::open(&parent).and_then(|c| c.destroy(&parent));
+        let _ = fs::remove_dir_all(&root);
+    }
 
     #[test]
     fn ids() {
