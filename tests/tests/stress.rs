@@ -10,25 +10,25 @@ use std::time::Instant;
 
 use moat_tests::*;
 
-fn stressor(name: &str) {
+/// `limit`: how the run ends, `-t SECONDS` or `--NAME-ops N`.
+fn stressor(name: &str, limit: &[&str]) {
     setup();
     assert!(
         std::path::Path::new("/usr/bin/stress-ng").exists(),
         "stress-ng is not installed (hack/deps.sh installs it)"
     );
     let flag = format!("--{name}");
-    let cmd = [
+    let mut cmd = vec![
         "-v",
         "/usr:/usr:ro",
         "moat-debian",
         "stress-ng",
         &flag,
         "1",
-        "-t",
-        "3",
         "--temp-path",
         "/tmp",
     ];
+    cmd.extend_from_slice(limit);
     for rt in ["runc", runtime().as_str()] {
         let start = Instant::now();
         let out = run_on(rt, &cmd);
@@ -44,20 +44,24 @@ fn stressor(name: &str) {
 
 #[test]
 fn pty() {
-    stressor("pty");
+    stressor("pty", &["-t", "3"]);
 }
 
 #[test]
 fn symlink() {
-    stressor("symlink");
+    stressor("symlink", &["-t", "3"]);
 }
 
 #[test]
 fn chdir() {
-    stressor("chdir");
+    stressor("chdir", &["-t", "3"]);
 }
 
+/// Ended by a count of operations, not `-t`: stress-ng ends a timed run
+/// with a signal whose handler lacks `SA_RESTART`, and a supervised call
+/// it lands on before the gofer has received it fails with `EINTR` (the
+/// window docs/limitations.md describes; it failed 1 run in 3 here).
 #[test]
 fn xattr() {
-    stressor("xattr");
+    stressor("xattr", &["--xattr-ops", "60"]);
 }
