@@ -1,23 +1,28 @@
-//! The workers of one listener. Every idle worker waits in `epoll_wait`
-//! on the pool's epoll instance, which watches the gofer's copy of the
-//! listener one-shot: a notification wakes exactly one worker, which
-//! receives it (`SECCOMP_IOCTL_NOTIF_RECV`), re-arms the watch and serves
-//! the call itself. The re-arm wakes another idle worker only if another
-//! call is already waiting, so a lone caller costs one wake-up each way
-//! and no hand-off between workers. When the last idle worker takes a
-//! call, a new one is started, so a call that blocks (a FIFO, a lease
-//! break, a slow volume) blocks only its caller; up to [`MAX_WORKERS`]
-//! per listener. When no process uses the filter any more (`EPOLLHUP`),
-//! an eventfd the epoll instance also watches ends every worker.
+//! The workers of one listener. One idle worker at a time, the leader,
+//! waits inside `SECCOMP_IOCTL_NOTIF_RECV` itself; the other idle workers
+//! wait for the leader's place (a mutex). With the listener's synchronous
+//! wake-up the kernel switches from the caller straight to the leader on
+//! the caller's CPU, and the leader takes the call out of the queue
+//! before it returns to user space: the time in which a signal can still
+//! interrupt the caller's call (a call not yet received is interrupted
+//! like any sleep, `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` protects it
+//! only from then on) is the kernel's own switch, not a trip through
+//! user space. The leader leaves its place as soon as it holds a call,
+//! so the next idle worker is in RECV while the call is served.
+//!
+//! When the last idle worker takes a call, a new one is started, so a
+//! call that blocks (a FIFO, a lease break, a slow volume) blocks only
+//! its caller; up to [`MAX_WORKERS`] per listener. When no process uses
+//! the filter any more, RECV returns (ENOENT) and the listener polls as
+//! hung up: every worker ends.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use moat_notify::ioctl;
 use nix::errno::Errno;
-use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
-use nix::sys::eventfd::EventFd;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::call::{Call, Poisoned, Reply};
 use crate::service::Service;
@@ -28,18 +33,12 @@ pub const MAX_WORKERS: usize = 256;
 /// A worker needs little stack: no recursion, paths on the heap.
 const STACK: usize = 256 * 1024;
 
-/// The epoll instance's two sources.
-const LISTENER: u64 = 0;
-const CLOSED: u64 = 1;
-
 struct Pool {
     svc: Arc<Service>,
     listener: OwnedFd,
     id: u32,
-    epoll: Epoll,
-    /// Written once the listener hangs up; level-triggered, so every
-    /// waiting worker sees it.
-    closing: EventFd,
+    /// Held by the one worker waiting in RECV.
+    leader: Mutex<()>,
     idle: AtomicUsize,
     total: AtomicUsize,
     closed: AtomicBool,
@@ -50,38 +49,16 @@ pub fn start(svc: Arc<Service>, listener: OwnedFd, id: u32) {
     if let Err(e) = ioctl::set_sync_wakeup(listener.as_raw_fd()) {
         tracing::debug!("synchronous wake-up unavailable: {e}");
     }
-    let pool = match watch(svc, listener, id) {
-        Ok(p) => Arc::new(p),
-        Err(e) => {
-            tracing::error!("watching a seccomp listener: {e}");
-            return;
-        }
-    };
-    spawn(&pool);
-}
-
-fn watch(svc: Arc<Service>, listener: OwnedFd, id: u32) -> Result<Pool, Errno> {
-    let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
-    let closing = EventFd::new()?;
-    epoll.add(listener.as_fd(), armed())?;
-    epoll.add(
-        closing.as_fd(),
-        EpollEvent::new(EpollFlags::EPOLLIN, CLOSED),
-    )?;
-    Ok(Pool {
+    let pool = Arc::new(Pool {
         svc,
         listener,
         id,
-        epoll,
-        closing,
+        leader: Mutex::new(()),
         idle: AtomicUsize::new(0),
         total: AtomicUsize::new(0),
         closed: AtomicBool::new(false),
-    })
-}
-
-fn armed() -> EpollEvent {
-    EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLONESHOT, LISTENER)
+    });
+    spawn(&pool);
 }
 
 fn spawn(pool: &Arc<Pool>) {
@@ -131,33 +108,23 @@ fn next(pool: &Arc<Pool>) -> Option<ioctl::Notif> {
     got
 }
 
-/// Wait for the listener, receive, and re-arm it for the next worker.
+/// Take the leader's place and receive the next call.
 fn receive(pool: &Pool) -> Option<ioctl::Notif> {
-    let mut events = [EpollEvent::empty()];
+    let fd = pool.listener.as_raw_fd();
     while !pool.closed.load(Ordering::SeqCst) {
-        match pool.epoll.wait(&mut events, EpollTimeout::NONE) {
-            Ok(0) | Err(Errno::EINTR) => continue,
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!("waiting on a seccomp listener: {e}");
-                return close(pool);
+        let got = {
+            // A worker that panicked holding the place held no state in it.
+            let _leader = pool.leader.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.closed.load(Ordering::SeqCst) {
+                return None;
             }
-        }
-        let ev = events[0];
-        if ev.data() == CLOSED {
-            return None;
-        }
-        if !ev.events().contains(EpollFlags::EPOLLIN) {
-            return close(pool);
-        }
-        let got = ioctl::recv(pool.listener.as_raw_fd());
-        if let Err(e) = pool.epoll.modify(pool.listener.as_fd(), &mut armed()) {
-            tracing::error!("re-arming a seccomp listener: {e}");
-            return close(pool);
-        }
+            ioctl::recv(fd)
+        };
         match got {
             Ok(n) => return Some(n),
-            // The caller vanished between the wake-up and recv, or a signal.
+            // The caller vanished before it was received, or the filter
+            // has no process left.
+            Err(Errno::ENOENT) if hung_up(pool) => return close(pool),
             Err(Errno::ENOENT | Errno::EINTR) => continue,
             Err(e) => {
                 tracing::error!("receiving a seccomp notification: {e}");
@@ -168,12 +135,20 @@ fn receive(pool: &Pool) -> Option<ioctl::Notif> {
     None
 }
 
+/// Whether no process uses the listener's filter any more.
+fn hung_up(pool: &Pool) -> bool {
+    let mut fds = [PollFd::new(pool.listener.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(_) => fds[0]
+            .revents()
+            .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR)),
+        Err(_) => false,
+    }
+}
+
 /// No process uses the filter any more: end every worker.
 fn close(pool: &Pool) -> Option<ioctl::Notif> {
     pool.closed.store(true, Ordering::SeqCst);
-    if let Err(e) = pool.closing.write(1) {
-        tracing::error!("ending a listener's workers: {e}");
-    }
     None
 }
 

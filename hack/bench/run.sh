@@ -108,6 +108,7 @@ bench_sys() {
   mkdir -p "$MOAT_STATE/bench-vol"
   for rt in "${RUNTIMES[@]}"; do
     bench_in "$rt" moat-bench sysbench calls "$CALLS"
+    bench_in "$rt" moat-bench sysbench eintr $(( CALLS / 4 ))
     bench_in "$rt" moat-bench sysbench readdir /tmp/rd "$FILES"
     bench_in "$rt" moat-bench sh -c "sysbench seqio /tmp $MIB | sed 's/^/rootfs_/'"
     bench_in "$rt" -v "$MOAT_STATE/bench-vol:/vol" moat-bench sh -c "sysbench seqio /vol $MIB | sed 's/^/volume_/'"
@@ -158,7 +159,7 @@ table() { # table ITEM...
     echo "| $item | $(better "$item") | $r | $s | $m | $(ratio "$m" "$r") | $(ratio "$m" "$s") |"
   done
 }
-OUT=$(table cold_docker_ms cold_cli_ms cold_ctr_ms getpid open_close stat readlink uname read_4k pipe_rw mmap_munmap fork_wait \
+OUT=$(table cold_docker_ms cold_cli_ms cold_ctr_ms getpid open_close stat readlink uname read_4k pipe_rw mmap_munmap fork_wait eintr_per_1k_signals \
             "readdir_$FILES" rootfs_write_MB/s rootfs_read_MB/s volume_write_MB/s volume_read_MB/s \
             python_pass_ms redis_set_rps redis_get_rps idle_added_rss_kib)
 PROGRAMS=$(table "${PROGRAM_ITEMS[@]}")

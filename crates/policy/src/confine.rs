@@ -158,12 +158,6 @@ pub const GOFER: &[&str] = &[
     "sendmsg",
     "poll",
     "ioctl",
-    // workers waiting on a listener (one-shot), and the eventfd that ends them
-    "epoll_create1",
-    "epoll_ctl",
-    "epoll_wait",
-    "epoll_pwait",
-    "eventfd2",
     // the calls the workers perform
     "openat",
     "openat2",
