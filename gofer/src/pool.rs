@@ -7,8 +7,10 @@
 //! interrupt the caller's call (a call not yet received is interrupted
 //! like any sleep, `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` protects it
 //! only from then on) is the kernel's own switch, not a trip through
-//! user space. The leader leaves its place as soon as it holds a call,
-//! so the next idle worker is in RECV while the call is served.
+//! user space. A call continued by number alone (the metadata reads,
+//! `execve`...) the leader answers at once and stays in its place; for
+//! any other it leaves its place as soon as it holds the call, so the
+//! next idle worker is in RECV while the call is served.
 //!
 //! When the last idle worker takes a call, a new one is started, so a
 //! call that blocks (a FIFO, a lease break, a slow volume) blocks only
@@ -25,6 +27,7 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::call::{Call, Poisoned, Reply};
+use crate::calls::Route;
 use crate::service::Service;
 
 /// Workers one listener may have: that many calls may block at once
@@ -118,7 +121,10 @@ fn receive(pool: &Pool) -> Option<ioctl::Notif> {
             if pool.closed.load(Ordering::SeqCst) {
                 return None;
             }
-            ioctl::recv(fd)
+            match ioctl::recv(fd) {
+                Ok(n) if continued(pool, &n) => continue,
+                got => got,
+            }
         };
         match got {
             Ok(n) => return Some(n),
@@ -133,6 +139,19 @@ fn receive(pool: &Pool) -> Option<ioctl::Notif> {
         }
     }
     None
+}
+
+/// Answer a call continued by number at once, keeping the leader's
+/// place: it needs no worker of its own.
+fn continued(pool: &Pool, n: &ioctl::Notif) -> bool {
+    let Some((name, Route::Continue)) = pool.svc.route(n.data.nr) else {
+        return false;
+    };
+    if pool.svc.strace {
+        strace(n, name, &Ok(Reply::Continue));
+    }
+    answer(pool, n.id, Ok(Reply::Continue));
+    true
 }
 
 /// Whether no process uses the listener's filter any more.
@@ -154,16 +173,21 @@ fn close(pool: &Pool) -> Option<ioctl::Notif> {
 
 fn serve(pool: &Pool, n: &ioctl::Notif, worn: &mut crate::creds::Worn) {
     let svc = &pool.svc;
-    let Some((name, handler)) = svc.handler(n.data.nr) else {
-        if let Err(e) = svc.forward(pool.id, n) {
-            tracing::warn!("forwarding a call to the sentry: {e}");
-            answer(pool, n.id, Err(Errno::EIO));
+    let (name, result) = match svc.route(n.data.nr) {
+        None => {
+            if let Err(e) = svc.forward(pool.id, n) {
+                tracing::warn!("forwarding a call to the sentry: {e}");
+                answer(pool, n.id, Err(Errno::EIO));
+            }
+            return;
         }
-        return;
+        // Answered by the leader; here only should that change.
+        Some((name, Route::Continue)) => (name, Ok(Reply::Continue)),
+        Some((name, Route::Serve(handler))) => {
+            let fd = pool.listener.as_raw_fd();
+            (name, handler(&mut Call::new(svc, fd, pool.id, n, worn)))
+        }
     };
-    let fd = pool.listener.as_raw_fd();
-    let mut call = Call::new(svc, fd, pool.id, n, worn);
-    let result = handler(&mut call);
     if svc.strace {
         strace(n, name, &result);
     }

@@ -10,7 +10,7 @@ use moat_goferproto::{Forward, Message, MAX_MESSAGE};
 use moat_notify::Notif;
 use nix::errno::Errno;
 
-use crate::call::Handler;
+use crate::calls::Route;
 use crate::creds::Own;
 use crate::procobj::ProcMounts;
 
@@ -23,8 +23,8 @@ pub struct Service {
     /// The container's root (`O_PATH`): the workers' root and cwd between calls.
     root: OwnedFd,
     pub own: Own,
-    /// Handlers by syscall number; `None`: forwarded to the sentry.
-    handlers: Vec<Option<(&'static str, Handler)>>,
+    /// Routes by syscall number; `None`: forwarded to the sentry.
+    routes: Vec<Option<(&'static str, Route)>>,
     pub procs: ProcMounts,
     /// Log every call served, with its result (`--strace`).
     pub strace: bool,
@@ -48,7 +48,7 @@ impl Service {
             proc,
             root,
             own,
-            handlers: crate::calls::table().context("the gofer's handlers")?,
+            routes: crate::calls::table().context("the gofer's handlers")?,
             procs: ProcMounts::default(),
             strace,
             status: Default::default(),
@@ -74,10 +74,11 @@ impl Service {
         self.root.as_fd()
     }
 
-    pub fn handler(&self, nr: i32) -> Option<(&'static str, Handler)> {
+    /// The call's name and route; `None` for a call the sentry serves.
+    pub fn route(&self, nr: i32) -> Option<(&'static str, Route)> {
         usize::try_from(nr)
             .ok()
-            .and_then(|n| self.handlers.get(n).copied().flatten())
+            .and_then(|n| self.routes.get(n).copied().flatten())
     }
 
     /// Hand a call the gofer does not serve to the sentry.

@@ -25,8 +25,22 @@ use nix::errno::Errno;
 
 use crate::call::{Handler, Reply};
 
-/// Handlers by syscall number, from the policy table.
-pub fn table() -> Result<Vec<Option<(&'static str, Handler)>>> {
+/// What the gofer does with a call it receives.
+#[derive(Clone, Copy)]
+pub enum Route {
+    /// Continued to the kernel (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`), by
+    /// number alone ([`moat_policy::server::continued`]): the kernel
+    /// checks the call under the caller's own credentials, resolving in
+    /// the caller's root and cwd, and the sandbox has nothing of its own
+    /// to decide. The receiving worker answers it at once, without
+    /// leaving its place in RECV.
+    Continue,
+    /// Performed by a worker as the caller.
+    Serve(Handler),
+}
+
+/// Routes by syscall number, from the policy table.
+pub fn table() -> Result<Vec<Option<(&'static str, Route)>>> {
     let mut out = Vec::new();
     for e in moat_policy::table() {
         let Some(module) = e.handler() else { continue };
@@ -34,11 +48,11 @@ pub fn table() -> Result<Vec<Option<(&'static str, Handler)>>> {
             continue;
         }
         let found = if module == "chroot" {
-            Some(native::chroot as Handler)
+            Some(Route::Serve(native::chroot))
         } else if moat_policy::server::continued(module) {
-            Some(native::native as Handler)
+            Some(Route::Continue)
         } else {
-            handler(module, e.name)
+            handler(module, e.name).map(Route::Serve)
         };
         let Some(h) = found else {
             bail!(
