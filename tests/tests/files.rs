@@ -1,4 +1,4 @@
-//! Path lookups the gofer performs as their caller (the stat family,
+//! Path lookups continued to the kernel or native (the stat family,
 //! readlink, access): what the workload sees must be what runc shows, and
 //! the gofer must be confined and die with its sentry.
 
@@ -55,6 +55,20 @@ fn stat_ls_readlink_and_test_match_runc() {
         "{out}"
     );
     assert!(out.contains("/t/l symbolic link"), "{out}");
+}
+
+/// glibc's `fstat` is `newfstatat(fd, "", AT_EMPTY_PATH)`, native under
+/// moat; the same flag with a path is native too, and the kernel resolves
+/// it as the caller: a uid-1000 stat below a 0700 directory is refused.
+#[test]
+fn empty_path_stats_match_runc() {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let bin = BIN.get_or_init(|| static_c_binary("tests/tests/files/empty_path.c"));
+    let mount = format!("{}:/empty_path:ro", bin.display());
+    let out = same_as_runc_in(&["-v", &mount], &["busybox", "/empty_path"]);
+    assert!(out.contains("locked as 1000 newfstatat: Permission denied"), "{out}");
+    assert!(out.contains("locked as 1000 statx: Permission denied"), "{out}");
+    assert!(out.contains("fd as 1000 statx: mode 100644"), "{out}");
 }
 
 #[test]
