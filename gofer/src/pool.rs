@@ -121,9 +121,13 @@ fn receive(pool: &Pool) -> Option<ioctl::Notif> {
             if pool.closed.load(Ordering::SeqCst) {
                 return None;
             }
-            match ioctl::recv(fd) {
-                Ok(n) if continued(pool, &n) => continue,
-                got => got,
+            // Answer continued calls without leaving the place (dropping
+            // the guard would wake a follower to take it).
+            loop {
+                match ioctl::recv(fd) {
+                    Ok(n) if continued(pool, &n) => {}
+                    got => break got,
+                }
             }
         };
         match got {

@@ -66,8 +66,14 @@ fn empty_path_stats_match_runc() {
     let bin = BIN.get_or_init(|| static_c_binary("tests/tests/files/empty_path.c"));
     let mount = format!("{}:/empty_path:ro", bin.display());
     let out = same_as_runc_in(&["-v", &mount], &["busybox", "/empty_path"]);
-    assert!(out.contains("locked as 1000 newfstatat: Permission denied"), "{out}");
-    assert!(out.contains("locked as 1000 statx: Permission denied"), "{out}");
+    assert!(
+        out.contains("locked as 1000 newfstatat: Permission denied"),
+        "{out}"
+    );
+    assert!(
+        out.contains("locked as 1000 statx: Permission denied"),
+        "{out}"
+    );
     assert!(out.contains("fd as 1000 statx: mode 100644"), "{out}");
 }
 

@@ -80,7 +80,7 @@ pub(crate) fn fates_table(entries: &[Entry]) -> String {
     );
     let _ = writeln!(
         out,
-        "| **supervised** | {} | the OCI profile's verdict applies first, then the sentry answers: every path-taking file call is resolved by the sentry and served by the gofer; `execve`/`execveat`, `chdir`, `chroot`, `mount`/`umount2` and `bind`/`connect`/`sendto` of path Unix sockets are checked and continue |",
+        "| **supervised** | {} | the OCI profile's verdict applies first, then the gofer receives the call: it performs the open, mutating, xattr and mount calls as the caller, continues those the kernel checks again as the caller with nothing for the sandbox to decide (the metadata reads, `execve`, `chdir`, path socket `bind`/`connect`/`sendto`...), and forwards the rest to the sentry; three run natively for an argument the filter reads (`newfstatat`/`statx` with `AT_EMPTY_PATH`, glibc's `fstat`; `sendto` without a path-sized address) |",
         c.supervised
     );
     let _ = writeln!(

@@ -13,7 +13,8 @@ pub fn served_by_sentry(handler: &str) -> bool {
 
 /// Handler modules whose calls the gofer continues to the kernel
 /// (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`): the kernel checks them as the
-/// caller and the sandbox decides nothing (`gofer/src/calls/native.rs`).
+/// caller and the sandbox decides nothing (`Route::Continue` in
+/// `gofer/src/calls/mod.rs`).
 /// The sentry continues them too once a gofer is gone.
 ///
 /// The metadata reads (`stat`, `statfs`, `readlink`, `access`) are here:

@@ -12,13 +12,15 @@
 //! (also under `seccomp=unconfined`).
 //!
 //! Every path-taking call is supervised: the OCI profile's verdict applies
-//! first, then the sentry resolves the path through the gofer and answers
-//! (the stat, open, mutating and xattr families, `fchmod`/`fchown`/
-//! `fsetxattr`/`fremovexattr` whose changes the dentry cache must see), or
-//! is denied where the sentry has no handler yet (`setxattrat`,
-//! `getxattrat`, `listxattrat`, `removexattrat`, `file_getattr`,
-//! `file_setattr`: ENOSYS, as from an older kernel). `mknod` of a device
-//! is refused (`EPERM`) by its handler.
+//! first, then the gofer performs it as the caller, continues it to the
+//! kernel, or forwards it to the sentry (`server`), or it is denied where
+//! there is no handler yet (`setxattrat`, `getxattrat`, `listxattrat`,
+//! `removexattrat`, `file_getattr`, `file_setattr`: ENOSYS, as from an
+//! older kernel). `mknod` of a device is refused (`EPERM`) by its handler.
+//! The exceptions are argument-filtered (`supervised_unless`) where the
+//! filter can tell the sandbox has nothing to decide: glibc's `fstat`
+//! (`newfstatat`/`statx` with `AT_EMPTY_PATH`) and `sendto` without a
+//! path-sized address.
 //! Numbers are written out; a test checks them against `libc::SYS_*` where
 //! libc has the constant.
 
