@@ -26,6 +26,10 @@ pub enum Reply {
     Fd { fd: OwnedFd, cloexec: bool },
     /// Answered already (by the sentry, for a file it writes).
     Sent,
+    /// Interrupted for a signal the caller has to take
+    /// ([`crate::interrupt`]): `ERESTARTSYS`, which the kernel turns into
+    /// a restart or `EINTR` as the caller's handler asks.
+    Restart,
 }
 
 pub type Handler = fn(&mut Call) -> Result<Reply, Errno>;

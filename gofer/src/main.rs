@@ -18,6 +18,7 @@ mod caller;
 mod calls;
 mod confine;
 mod creds;
+mod interrupt;
 mod pool;
 mod procobj;
 mod resolve;
@@ -95,7 +96,13 @@ fn run(args: &Args) -> Result<()> {
     // Nothing inherited but the socket and stdio; then the log, opened here.
     confine::close_others(args.fd);
     logging(args);
+    interrupt::prepare().context("installing the interrupting signal's handler")?;
     let confined = confine::confine(&args.mount_ns, &sock, args.caps)?;
+    let proc = confined
+        .proc
+        .try_clone()
+        .context("a copy of the procfs descriptor")?;
+    interrupt::start(proc).context("starting the interrupting thread")?;
     let strace = args.strace || args.debug;
     let svc = service::Service::new(sock, confined.proc, confined.root, confined.own, strace)?;
     tracing::debug!(ns = ?args.mount_ns, "gofer serving");

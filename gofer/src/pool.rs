@@ -28,11 +28,14 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::call::{Call, Poisoned, Reply};
 use crate::calls::Route;
+use crate::interrupt::Serving;
 use crate::service::Service;
 
 /// Workers one listener may have: that many calls may block at once
 /// before the next waits for one of them.
 pub const MAX_WORKERS: usize = 256;
+/// The kernel's "interrupted, restart unless a handler says otherwise".
+const ERESTARTSYS: i32 = 512;
 /// A worker needs little stack: no recursion, paths on the heap.
 const STACK: usize = 256 * 1024;
 
@@ -189,7 +192,12 @@ fn serve(pool: &Pool, n: &ioctl::Notif, worn: &mut crate::creds::Worn) {
         Some((name, Route::Continue)) => (name, Ok(Reply::Continue)),
         Some((name, Route::Serve(handler))) => {
             let fd = pool.listener.as_raw_fd();
-            (name, handler(&mut Call::new(svc, fd, pool.id, n, worn)))
+            let serving = Serving::begin(fd, n.id, n.pid);
+            let result = match handler(&mut Call::new(svc, fd, pool.id, n, worn)) {
+                Err(Errno::EINTR) if serving.for_a_signal() => Ok(Reply::Restart),
+                r => r,
+            };
+            (name, result)
         }
     };
     if svc.strace {
@@ -213,6 +221,7 @@ fn answer(pool: &Pool, id: u64, result: Result<Reply, Errno>) {
             ioctl::add_fd_and_send(fd, id, file.as_raw_fd(), cloexec).map(drop)
         }
         Ok(Reply::Sent) => Ok(()),
+        Ok(Reply::Restart) => ioctl::send(fd, &resp(0, -ERESTARTSYS, 0)),
         Err(e) => ioctl::send(fd, &resp(0, -(e as i32), 0)),
     };
     match sent {
@@ -229,6 +238,7 @@ fn strace(n: &ioctl::Notif, name: &str, result: &Result<Reply, Errno>) {
         Ok(Reply::Continue) => "(native)".into(),
         Ok(Reply::Fd { .. }) => "(fd)".into(),
         Ok(Reply::Sent) => "(sentry)".into(),
+        Ok(Reply::Restart) => "? ERESTARTSYS".into(),
         Err(e) => format!("-1 {e}"),
     };
     tracing::info!(target: "strace", "[{}] {name}({:#x}, {:#x}, {:#x}) = {shown}", n.pid, a[0], a[1], a[2]);

@@ -8,6 +8,7 @@
 //! and under runc where runc defines the answer.
 
 use moat_tests::*;
+use std::time::Duration;
 
 /// What the scripts import beside [`PY_USER`]'s helpers.
 const PRELUDE: &str = "import ctypes, fcntl, threading\n";
@@ -286,4 +287,53 @@ print('timer_list', 'UNMASKED' if open('/proc/timer_list').read() else 'masked')
             "{route}: {stdout}"
         );
     }
+}
+
+/// A FIFO's open blocks in a worker; the caller's caught signal must
+/// still interrupt it (`EINTR` without `SA_RESTART`; with it, the handler
+/// runs and the open goes on), as under runc.
+#[test]
+fn a_caught_signal_interrupts_a_blocked_open_as_under_runc() {
+    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let bin = BIN.get_or_init(|| static_c_binary("tests/tests/fileserv/fifo_signal.c"));
+    let mount = format!("{}:/fifo_signal:ro", bin.display());
+    let out = same_as_runc_in(&["-v", &mount], &["busybox", "/fifo_signal"]);
+    assert!(
+        out.contains("eintr: open Interrupted system call, handler ran 1 time(s)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("restart: open succeeded, handler ran 1 time(s)"),
+        "{out}"
+    );
+}
+
+/// A caller killed while its FIFO open blocks in a worker frees the
+/// worker: the gofer's threads come back to what they were.
+#[test]
+fn a_killed_callers_blocked_open_frees_its_worker() {
+    setup();
+    if !is_moat() {
+        return;
+    }
+    let c = Container::start(&["busybox", "sh", "-c", "mkfifo /tmp/f; sleep 60"]);
+    let pid = c.inspect("{{.State.Pid}}");
+    let mut gofer = None;
+    let found = eventually(Duration::from_secs(10), || {
+        gofer = gofer_of(&pid);
+        gofer.is_some()
+    });
+    assert!(found, "no moat-gofer for container pid {pid}");
+    let gofer = gofer.unwrap_or_default();
+    let threads = || {
+        std::fs::read_dir(format!("/proc/{gofer}/task"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let before = threads();
+    for _ in 0..3 {
+        docker(&["exec", &c.id(), "timeout", "1", "cat", "/tmp/f"]);
+    }
+    let freed = eventually(Duration::from_secs(3), || threads() <= before + 1);
+    assert!(freed, "gofer threads: {before} before, {} after", threads());
 }

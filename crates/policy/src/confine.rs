@@ -229,6 +229,8 @@ pub const GOFER: &[&str] = &[
     "clock_gettime",
     "sched_yield",
     "sched_getaffinity",
+    // the interrupting thread's tick (gofer/src/interrupt.rs)
+    "clock_nanosleep",
     "rt_sigprocmask",
     "rt_sigreturn",
     "sigaltstack",
