@@ -6,14 +6,15 @@
 //! caught signal would interrupt the call, and a killed caller would end
 //! it. Every [`TICK`] this module's thread looks at the calls in progress
 //! for longer than that. Where the caller is gone (its notification is no
-//! longer valid) or has a signal pending that it catches and does not
-//! block, the worker is interrupted: [`SIGNAL`], whose handler does
+//! longer valid) or has a signal pending that it catches or that stops
+//! it, and does not block, the worker is interrupted: [`SIGNAL`], whose handler does
 //! nothing and lacks `SA_RESTART`, makes its blocked call fail with
 //! `EINTR`. For a live caller the worker then answers `ERESTARTSYS`
 //! ([`Serving::for_a_signal`]), which the kernel turns into what the
 //! call would natively do: the caller's handler runs, then the call is
-//! restarted (`SA_RESTART`) or fails with `EINTR`; with no signal left
-//! to take, it is restarted unseen.
+//! restarted (`SA_RESTART`) or fails with `EINTR`; a stopped caller
+//! restarts it when continued; with no signal left to take, it is
+//! restarted unseen.
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -95,8 +96,9 @@ fn look(proc: BorrowedFd) {
     }
 }
 
-/// Whether thread `tid` has a signal pending that it catches and does
-/// not block (its own or its process's).
+/// Whether thread `tid` has a signal pending (its own or its process's)
+/// that it does not block and that it catches or that stops it
+/// (`SIGSTOP`; `SIGTSTP`, `SIGTTIN`, `SIGTTOU` left to their default).
 fn takes_a_signal(proc: BorrowedFd, tid: u32) -> bool {
     let Ok(path) = CString::new(format!("{tid}/status")) else {
         return false;
@@ -114,7 +116,11 @@ fn takes_a_signal(proc: BorrowedFd, tid: u32) -> bool {
             .unwrap_or(0)
     };
     let pending = mask("SigPnd:") | mask("ShdPnd:");
-    pending & !mask("SigBlk:") & mask("SigCgt:") != 0
+    let caught = mask("SigCgt:");
+    let bit = |s: Signal| 1u64 << (s as i32 - 1);
+    let stopping = bit(Signal::SIGTSTP) | bit(Signal::SIGTTIN) | bit(Signal::SIGTTOU);
+    let stops = bit(Signal::SIGSTOP) | (stopping & !caught & !mask("SigIgn:"));
+    pending & !mask("SigBlk:") & (caught | stops) != 0
 }
 
 /// A call in progress on this worker thread, looked at while it lasts.

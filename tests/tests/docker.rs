@@ -426,7 +426,13 @@ fn uptime_counts_from_the_sandbox_boot() {
 fn loopback_is_up_through_dockers_hook() {
     setup();
     // Docker's prestart hook (libnetwork-setkey) configures the netns.
-    let out = docker_run(&["busybox", "sh", "-c", "nc -l -p 7000 > /tmp/got & for i in $(seq 50); do sleep 0.2; echo ping | nc 127.0.0.1 7000 && break; done; wait; cat /tmp/got"]);
+    // The listener's stdin never ends (tail -f): busybox nc closes the
+    // connection at its stdin's end, which raced the client's data (one
+    // clean-clone CI run saw it, under moat).
+    let script = "(tail -f /dev/null | nc -l -p 7000 > /tmp/got) &
+        for i in $(seq 50); do sleep 0.2; echo ping | nc 127.0.0.1 7000 && break; done
+        for i in $(seq 50); do [ -s /tmp/got ] && break; sleep 0.1; done; cat /tmp/got";
+    let out = docker_run(&["busybox", "sh", "-c", script]);
     assert_eq!(text(&out.stdout).trim(), "ping", "{}", text(&out.stderr));
 }
 

@@ -337,3 +337,20 @@ fn a_killed_callers_blocked_open_frees_its_worker() {
     let freed = eventually(Duration::from_secs(3), || threads() <= before + 1);
     assert!(freed, "gofer threads: {before} before, {} after", threads());
 }
+
+/// `SIGSTOP` stops a process whose FIFO open blocks in a worker, as under
+/// runc (where the open sleeps interruptibly).
+#[test]
+fn a_stop_signal_stops_a_blocked_opener_as_under_runc() {
+    let out = same_as_runc_in(
+        &[],
+        &[
+            "busybox",
+            "sh",
+            "-c",
+            "mkfifo /tmp/f; cat /tmp/f & p=$!; sleep 0.5; kill -STOP $p; sleep 0.5
+             grep State /proc/$p/status; kill -KILL $p",
+        ],
+    );
+    assert!(out.contains("T (stopped)"), "{out}");
+}
