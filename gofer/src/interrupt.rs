@@ -21,6 +21,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use nix::sys::pthread::{pthread_kill, pthread_self, Pthread};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
 /// The signal that interrupts a worker.
@@ -33,17 +34,12 @@ struct InFlight {
     id: u64,
     /// The caller's thread id (in the gofer's procfs).
     caller: u32,
-    worker: libc::pid_t,
+    worker: Pthread,
     since: Instant,
     for_a_signal: bool,
 }
 
 static IN_FLIGHT: Mutex<Vec<InFlight>> = Mutex::new(Vec::new());
-
-thread_local! {
-    /// This worker's thread id, asked once.
-    static WORKER: libc::pid_t = nix::unistd::gettid().as_raw();
-}
 
 fn in_flight() -> MutexGuard<'static, Vec<InFlight>> {
     // The list holds no invariant a panic could break half-way.
@@ -79,7 +75,6 @@ pub fn start(proc: OwnedFd) -> std::io::Result<()> {
 
 fn look(proc: BorrowedFd) {
     let now = Instant::now();
-    let pid = nix::unistd::getpid().as_raw();
     // The entries' listeners are open: a worker removes its entry before
     // it leaves the call, and its pool (which owns the listener) outlives it.
     for c in in_flight().iter_mut() {
@@ -89,9 +84,10 @@ fn look(proc: BorrowedFd) {
         let gone = !moat_notify::ioctl::id_valid(c.listener, c.id);
         if gone || takes_a_signal(proc, c.caller) {
             c.for_a_signal |= !gone;
-            // SAFETY: tgkill takes integers; the worker is a thread of
-            // this process (its entry is removed before it ends).
-            unsafe { libc::syscall(libc::SYS_tgkill, pid, c.worker, SIGNAL as libc::c_int) };
+            // The worker is alive: its entry is removed before it ends.
+            if let Err(e) = pthread_kill(c.worker, SIGNAL) {
+                tracing::warn!("interrupting a worker: {e}");
+            }
         }
     }
 }
@@ -135,7 +131,7 @@ impl Serving {
             listener,
             id,
             caller,
-            worker: WORKER.with(|w| *w),
+            worker: pthread_self(),
             since: Instant::now(),
             for_a_signal: false,
         });

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -282,6 +282,18 @@ pub fn gofer_of(pid: &str) -> Option<String> {
     None
 }
 
+/// [`gofer_of`] once the gofer is up (it starts with the container):
+/// panics after 10 s without one.
+pub fn wait_for_gofer(pid: &str) -> String {
+    let mut gofer = None;
+    let found = eventually(Duration::from_secs(10), || {
+        gofer = gofer_of(pid);
+        gofer.is_some()
+    });
+    assert!(found, "no moat-gofer for container pid {pid}");
+    gofer.unwrap_or_default()
+}
+
 /// `docker run --rm --runtime=RT --network=none EXTRA...`.
 pub fn run_on(rt: &str, extra: &[&str]) -> Output {
     let rt = format!("--runtime={rt}");
@@ -333,6 +345,23 @@ pub fn static_c_binary(src: &str) -> PathBuf {
         text(&out.stderr)
     );
     bin
+}
+
+/// A `-v` value mounting the C program at `src` (built once per test
+/// binary, [`static_c_binary`]) read-only at `/NAME`, its file stem.
+pub fn c_program_volume(src: &str) -> String {
+    static BUILT: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    let bin = match built.iter().find(|(s, _)| s == src) {
+        Some((_, b)) => b.clone(),
+        None => {
+            let b = static_c_binary(src);
+            built.push((src.to_string(), b.clone()));
+            b
+        }
+    };
+    let name = bin.file_name().map(|n| n.to_string_lossy().to_string());
+    format!("{}:/{}:ro", bin.display(), name.unwrap_or_default())
 }
 
 /// Python helpers for file-permission scripts, after which a test adds its

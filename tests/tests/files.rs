@@ -62,9 +62,7 @@ fn stat_ls_readlink_and_test_match_runc() {
 /// it as the caller: a uid-1000 stat below a 0700 directory is refused.
 #[test]
 fn empty_path_stats_match_runc() {
-    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    let bin = BIN.get_or_init(|| static_c_binary("tests/tests/files/empty_path.c"));
-    let mount = format!("{}:/empty_path:ro", bin.display());
+    let mount = c_program_volume("tests/tests/files/empty_path.c");
     let out = same_as_runc_in(&["-v", &mount], &["busybox", "/empty_path"]);
     assert!(
         out.contains("locked as 1000 newfstatat: Permission denied"),
@@ -101,15 +99,7 @@ fn the_gofer_is_confined_and_dies_with_its_sentry() {
     }
     let c = Container::start(&["busybox", "sleep", "60"]);
     let pid = c.inspect("{{.State.Pid}}");
-    let mut gofer = None;
-    assert!(
-        eventually(Duration::from_secs(10), || {
-            gofer = gofer_of(&pid);
-            gofer.is_some()
-        }),
-        "no moat-gofer for container pid {pid}"
-    );
-    let gofer = gofer.unwrap_or_default();
+    let gofer = wait_for_gofer(&pid);
     assert_eq!(status_field(&gofer, "Seccomp"), "2");
     assert_eq!(status_field(&gofer, "NoNewPrivs"), "1");
     // DAC_READ_SEARCH, SETGID, SETUID, SYS_CHROOT, SYS_PTRACE of its own
@@ -150,12 +140,7 @@ fn a_dead_gofer_fails_file_calls_with_eio_and_leaves_nothing() {
     let c = Container::start(&["busybox", "sleep", "60"]);
     let pid = c.inspect("{{.State.Pid}}");
     let id = c.inspect("{{.Id}}");
-    let mut gofer = None;
-    assert!(eventually(Duration::from_secs(10), || {
-        gofer = gofer_of(&pid);
-        gofer.is_some()
-    }));
-    let gofer = gofer.unwrap_or_default();
+    let gofer = wait_for_gofer(&pid);
     let _ = Command::new("kill").args(["-9", &gofer]).status();
     assert!(eventually(Duration::from_secs(10), || status_field(
         &gofer, "State"

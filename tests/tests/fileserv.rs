@@ -294,9 +294,7 @@ print('timer_list', 'UNMASKED' if open('/proc/timer_list').read() else 'masked')
 /// runs and the open goes on), as under runc.
 #[test]
 fn a_caught_signal_interrupts_a_blocked_open_as_under_runc() {
-    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let bin = BIN.get_or_init(|| static_c_binary("tests/tests/fileserv/fifo_signal.c"));
-    let mount = format!("{}:/fifo_signal:ro", bin.display());
+    let mount = c_program_volume("tests/tests/fileserv/fifo_signal.c");
     let out = same_as_runc_in(&["-v", &mount], &["busybox", "/fifo_signal"]);
     assert!(
         out.contains("eintr: open Interrupted system call, handler ran 1 time(s)"),
@@ -318,13 +316,7 @@ fn a_killed_callers_blocked_open_frees_its_worker() {
     }
     let c = Container::start(&["busybox", "sh", "-c", "mkfifo /tmp/f; sleep 60"]);
     let pid = c.inspect("{{.State.Pid}}");
-    let mut gofer = None;
-    let found = eventually(Duration::from_secs(10), || {
-        gofer = gofer_of(&pid);
-        gofer.is_some()
-    });
-    assert!(found, "no moat-gofer for container pid {pid}");
-    let gofer = gofer.unwrap_or_default();
+    let gofer = wait_for_gofer(&pid);
     let threads = || {
         std::fs::read_dir(format!("/proc/{gofer}/task"))
             .map(|d| d.count())

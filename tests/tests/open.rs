@@ -323,12 +323,7 @@ fn opens_fail_closed_without_the_gofer() {
     let pid = c.inspect("{{.State.Pid}}");
     let ok = docker(&["exec", &c.name, "cat", "/etc/passwd"]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
-    let mut gofer = None;
-    assert!(eventually(Duration::from_secs(10), || {
-        gofer = gofer_of(&pid);
-        gofer.is_some()
-    }));
-    let gofer = gofer.unwrap_or_default();
+    let gofer = wait_for_gofer(&pid);
     let _ = Command::new("kill").args(["-9", &gofer]).status();
     assert!(eventually(Duration::from_secs(10), || status_field(
         &gofer, "State"
